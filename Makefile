@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PORT   ?= 5000
+# Tests run in parallel; each test file keeps its own live server and browser.
+PYTEST_WORKERS ?= 2
+
+.PHONY: install run test test-fast chromium bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/kairos migrate
+	$(BIN)/kairos demo
+	@echo "Kairos on http://127.0.0.1:$(PORT) — demo host page: http://127.0.0.1:$(PORT)/demo"
+	$(BIN)/kairos serve --host 127.0.0.1 --port $(PORT)
+
+# The browser tests need Chromium: KAIROS_BROWSER, the system one, or Playwright's own.
+chromium:
+	@if [ -n "$$KAIROS_BROWSER" ] || [ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ] \
+	   || ls $$HOME/.cache/ms-playwright/chromium-* >/dev/null 2>&1; then :; \
+	 elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	   apt-get install -y -q chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium); \
+	 else echo "No Chromium found: install it (apt-get install chromium) or run '$(BIN)/playwright install chromium'," \
+	   "or set KAIROS_BROWSER to a Chromium binary." >&2; exit 1; fi
+
+test: install chromium
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
+	  --screenshot only-on-failure --tracing retain-on-failure --output test-results $(PYTEST_ARGS)
+
+test-fast: install
+	$(BIN)/python -m pytest tests -n $(PYTEST_WORKERS) --dist loadfile -m "not slow" $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) instance test-results .pytest_cache

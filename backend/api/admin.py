@@ -1,0 +1,186 @@
+"""The expert API (bearer token): profile, services, availability, sessions, bookings."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from backend.api.auth import current_expert, login_required
+from backend.errors import NotFound, ValidationError
+from backend.extensions import db
+from backend.models import Booking, Client, Lead, Service, ServiceSession
+from backend.schemas import (
+    AvailabilitySchema, BookingsEnvelope, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
+    ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope,
+)
+from backend.services import bookings, experts, slots
+from backend.timeutil import iso_in, iso_utc
+from backend.types import utcnow
+
+blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="The expert API (Bearer token)")
+
+
+def _stripe_enabled() -> bool:
+    return bool(current_app.config["KAIROS"].stripe_secret_key)
+
+
+def service_view(service: Service) -> dict[str, Any]:
+    price = ({"amount": service.price_amount, "currency": service.price_currency}
+             if service.price_amount is not None else None)
+    view = {key: getattr(service, key) for key in ServiceSchema().fields if hasattr(service, key)}
+    view["price"] = price
+    view["policy"] = {**experts.DEFAULT_POLICY, **(service.policy or {})}
+    return view
+
+
+@blp.route("/profile")
+@login_required
+@blp.response(200, ProfileSchema)
+def get_profile():
+    """The signed-in expert's profile."""
+    return current_expert()
+
+
+@blp.route("/profile", methods=["PATCH"])
+@login_required
+@blp.arguments(ProfileSchema(partial=True))
+@blp.response(200, ProfileSchema)
+def patch_profile(data: dict):
+    """Change some profile fields."""
+    expert = experts.update_profile(current_expert(), data)
+    db.session.commit()
+    return expert
+
+
+@blp.route("/services")
+@login_required
+@blp.response(200, ServicesEnvelope)
+def list_services():
+    expert = current_expert()
+    return {"services": [service_view(s) for s in expert.services if not s.archived]}
+
+
+@blp.route("/services", methods=["POST"])
+@login_required
+@blp.arguments(ServiceSchema)
+@blp.response(201, ServiceEnvelope)
+def create_service(data: dict):
+    service = experts.create_service(db.session, current_expert(), data, stripe_enabled=_stripe_enabled())
+    db.session.commit()
+    return {"service": service_view(service)}
+
+
+@blp.route("/services/<service>")
+@login_required
+@blp.response(200, ServiceEnvelope)
+def get_service(service: str):
+    return {"service": service_view(experts.get_service(db.session, current_expert(), service))}
+
+
+@blp.route("/services/<service>", methods=["PATCH"])
+@login_required
+@blp.arguments(ServiceSchema(partial=True))
+@blp.response(200, ServiceEnvelope)
+def patch_service(data: dict, service: str):
+    expert = current_expert()
+    found = experts.get_service(db.session, expert, service)
+    experts.apply_service_changes(db.session, expert, found, data, stripe_enabled=_stripe_enabled())
+    db.session.commit()
+    return {"service": service_view(found)}
+
+
+@blp.route("/services/<service>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_service(service: str):
+    """Remove a service from offer; one with bookings is archived so its bookings stay whole."""
+    found = experts.get_service(db.session, current_expert(), service)
+    has_bookings = db.session.scalar(select(func.count()).select_from(Booking).where(Booking.service_id == found.id))
+    if has_bookings:
+        experts.archive_service(found)
+    else:
+        db.session.delete(found)
+    db.session.commit()
+
+
+@blp.route("/availability")
+@login_required
+@blp.response(200, AvailabilitySchema)
+def get_availability():
+    from backend.models import Availability
+    expert = current_expert()
+    av = db.session.get(Availability, expert.id)
+    if av is None:
+        return {"timezone": expert.timezone, "weekly": {}, "overrides": []}
+    return experts.availability_view(av)
+
+
+@blp.route("/availability", methods=["PUT"])
+@login_required
+@blp.arguments(AvailabilitySchema)
+@blp.response(200, AvailabilitySchema)
+def put_availability(data: dict):
+    av = experts.set_availability(db.session, current_expert(), data)
+    db.session.commit()
+    return experts.availability_view(av)
+
+
+@blp.route("/services/<service>/sessions", methods=["POST"])
+@login_required
+@blp.arguments(SessionCreate)
+@blp.response(201, SessionEnvelope)
+def create_session(data: dict, service: str):
+    """Schedule a session of a group, series or mini service."""
+    expert = current_expert()
+    found = experts.get_service(db.session, expert, service)
+    if found.kind == "personal":
+        raise ValidationError(fields={"service": ["Personal services take their times from availability."]})
+    session = ServiceSession(service_id=found.id, expert_id=expert.id, start=data["start"], end=data["end"],
+                             capacity=data.get("capacity", found.capacity), location=data.get("location"))
+    db.session.add(session)
+    db.session.commit()
+    tz = expert.timezone
+    return {"session": {"id": session.id, "start": iso_in(session.start, tz), "end": iso_in(session.end, tz),
+                        "capacity": session.capacity, "seats_left": session.capacity, "location": session.location}}
+
+
+@blp.route("/bookings")
+@login_required
+@blp.arguments(BookingsQuery, location="query")
+@blp.response(200, BookingsEnvelope)
+def list_bookings(query: dict):
+    """The expert's bookings, newest start first, in the expert's time zone."""
+    expert = current_expert()
+    stmt = select(Booking).where(Booking.expert_id == expert.id).order_by(Booking.start.desc())
+    if "status" in query:
+        stmt = stmt.where(Booking.status == query["status"])
+    if "start" in query:
+        stmt = stmt.where(Booking.end > query["start"])
+    if "end" in query:
+        stmt = stmt.where(Booking.start < query["end"])
+    return {"bookings": [bookings.booking_view(b, tz=expert.timezone) for b in db.session.scalars(stmt.limit(1000))]}
+
+
+@blp.route("/clients")
+@login_required
+@blp.response(200, ClientsEnvelope)
+def list_clients():
+    expert = current_expert()
+    rows = db.session.scalars(select(Client).where(Client.expert_id == expert.id).order_by(Client.name))
+    return {"clients": [{"id": c.id, "name": c.name, "email": c.email, "phone": c.phone,
+                         "created_at": iso_utc(c.created_at)} for c in rows]}
+
+
+@blp.route("/leads")
+@login_required
+@blp.response(200, LeadsEnvelope)
+def list_leads():
+    expert = current_expert()
+    rows = db.session.scalars(select(Lead).where(Lead.expert_id == expert.id).order_by(Lead.updated_at.desc()))
+    return {"leads": [{"id": lead.id, "status": lead.status,
+                       "client": {"name": lead.client.name, "email": lead.client.email},
+                       "service": {"slug": lead.service.slug, "name": lead.service.name},
+                       "created_at": iso_utc(lead.created_at), "updated_at": iso_utc(lead.updated_at)}
+                      for lead in rows]}

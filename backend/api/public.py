@@ -1,0 +1,108 @@
+"""The public API the widget uses (no login)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, jsonify, request
+from flask_smorest import Blueprint
+
+from backend.extensions import db
+from backend.schemas import BookingCreate, BookingEnvelope, PublicExpertSchema, PublicServiceSchema, SlotsQuery, SlotsSchema
+from backend.services import bookings, experts, idempotency, slots
+from backend.slot_engine import local_dates_window
+from backend.timeutil import iso_in
+from backend.types import utcnow
+
+blp = Blueprint("public", __name__, url_prefix="/api/v1", description="Booking page, slots and bookings")
+
+
+def public_service_view(service) -> dict[str, Any]:
+    price = ({"amount": service.price_amount, "currency": service.price_currency}
+             if service.price_amount is not None else None)
+    return {
+        "slug": service.slug, "name": service.name, "description": service.description, "kind": service.kind,
+        "duration_minutes": service.duration_minutes, "price": price,
+        "payment_options": list(service.payment_options or []),
+        "location": bookings.public_location(service), "phone": service.phone, "message": service.message,
+        "questions": service.questions or [], "capacity": service.capacity, "hold_minutes": service.hold_minutes,
+        "outside_payment_instructions": service.outside_payment_instructions
+        if "outside" in (service.payment_options or []) else "",
+    }
+
+
+def public_expert_view(expert) -> dict[str, Any]:
+    return {
+        "slug": expert.slug, "name": expert.name, "bio": expert.bio, "avatar_url": expert.avatar_url,
+        "timezone": expert.timezone, "brand_color": expert.brand_color, "locale": expert.locale,
+        "services": [public_service_view(s) for s in experts.public_services(expert)],
+    }
+
+
+@blp.route("/experts/<expert>")
+@blp.response(200, PublicExpertSchema)
+def get_expert(expert: str):
+    """The booking page: profile and public services."""
+    return public_expert_view(experts.get_expert(db.session, expert))
+
+
+@blp.route("/experts/<expert>/services/<service>")
+@blp.response(200, PublicServiceSchema)
+def get_service(expert: str, service: str):
+    """One service, public or unlisted (a direct link)."""
+    found = experts.get_service(db.session, experts.get_expert(db.session, expert), service)
+    if found.visibility == "clients":
+        # Only signed-in existing clients may see these; sign-in arrives with the clients issue.
+        from backend.errors import NotFound
+        raise NotFound(f"No service '{service}' for this expert.")
+    return public_service_view(found)
+
+
+@blp.route("/experts/<expert>/services/<service>/slots")
+@blp.arguments(SlotsQuery, location="query", as_kwargs=True)
+@blp.response(200, SlotsSchema)
+def get_slots(expert: str, service: str, start, end, timezone: str):
+    """Bookable times of a service between two dates (inclusive) read in ``timezone``."""
+    found = experts.get_service(db.session, experts.get_expert(db.session, expert), service)
+    window_start, window_end = local_dates_window(start, end, timezone)
+    now = utcnow()
+    if found.kind == "personal":
+        items = [{"start": iso_in(s.start, timezone), "end": iso_in(s.end, timezone), "seats_left": 1}
+                 for s in slots.personal_slots(db.session, found, window_start, window_end, now)]
+    else:
+        items = []
+        for slot, session in slots.session_slots(db.session, found, window_start, window_end, now):
+            item = {"start": iso_in(slot.start, timezone), "end": iso_in(slot.end, timezone),
+                    "seats_left": slot.seats_left, "session": session.id}
+            if session.location or found.kind == "mini":
+                item["location"] = session.location or bookings.public_location(found)
+            items.append(item)
+    # Built directly: dumping thousands of slots through marshmallow would cost more than finding them.
+    return jsonify({"timezone": timezone, "slots": items})
+
+
+@blp.route("/experts/<expert>/services/<service>/bookings", methods=["POST"])
+@blp.arguments(BookingCreate)
+@blp.response(201, BookingEnvelope)
+@blp.alt_response(409, description="The time was just taken (slot_unavailable) or the Idempotency-Key was reused")
+@blp.alt_response(422, description="validation_error")
+def create_booking(data: dict, expert: str, service: str):
+    """Book a time (or a session) of a service for a client. Honours ``Idempotency-Key``."""
+    found_expert = experts.get_expert(db.session, expert)
+    found = experts.get_service(db.session, found_expert, service)
+    if found.visibility == "clients":
+        from backend.errors import NotFound
+        raise NotFound(f"No service '{service}' for this expert.")
+    key = idempotency.make_key(f"booking:{found_expert.id}:{found.id}", request.headers.get("Idempotency-Key"),
+                               request.get_json(silent=True))
+    req = bookings.BookingRequest(
+        timezone=data["timezone"], start=data.get("start"), session_id=data.get("session"),
+        client_name=data["client"]["name"], client_email=data["client"]["email"],
+        client_phone=data["client"].get("phone"), message=data.get("message", ""),
+        answers=data.get("answers", {}), payment_option=data.get("payment_option"),
+    )
+    status, body = bookings.create_booking(db.session, found_expert, found, req, now=utcnow(),
+                                           base_url=current_app.config["KAIROS"].base_url, key=key)
+    response = jsonify(body)
+    response.status_code = status
+    return response

@@ -1,0 +1,86 @@
+"""The application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from backend import logs
+from backend.config import Settings
+from backend.errors import register_error_handlers
+from backend.extensions import cors, db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
+
+
+def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
+    """Build the app. ``config`` may be Settings, a mapping of KAIROS_* variables, or None (the environment)."""
+    if isinstance(config, Settings):
+        settings = config
+    else:
+        settings = Settings.from_env(config)
+    logs.configure_logging()
+
+    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app.config.update(
+        KAIROS=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=256 * 1024,
+        API_TITLE="Kairos",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    app.json.sort_keys = False
+    if settings.database_url.startswith("sqlite"):
+        settings.instance_dir.mkdir(parents=True, exist_ok=True)
+
+    from backend.api.pages import WIDGET_DIR
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
+        FileSystemLoader(str(WIDGET_DIR)),
+    ])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    # The public API is read by experts' own scripts too; the expert API uses bearer tokens, not cookies.
+    cors.init_app(app, resources={r"/api/v1/*": {"origins": "*"}}, expose_headers=["X-Request-ID"])
+    logs.init_app(app)
+
+    from backend.api import api
+    from backend.api import admin, pages, public
+    api.init_app(app)
+    api.register_blueprint(public.blp)
+    api.register_blueprint(admin.blp)
+    app.register_blueprint(pages.bp)
+    register_error_handlers(app)
+    return app
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # A writer waits for the lock instead of failing at once; the booking lock relies on it.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """WAL lets readers work while one writer books; foreign keys are off by default in SQLite."""
+    module = type(dbapi_connection).__module__
+    if "sqlite" not in module:
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,109 @@
+"""Settings, read from ``KAIROS_*`` environment variables.
+
+A bad value stops the start with a message that names the setting.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlparse
+
+
+class ConfigError(RuntimeError):
+    """A setting has a value the app cannot run with."""
+
+
+INSTANCE_DIR = Path(os.environ.get("KAIROS_INSTANCE_DIR", Path.cwd() / "instance"))
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or (parsed.scheme not in ("sqlite",) and not parsed.netloc):
+        raise ConfigError(f"{name}={value!r} is not a valid URL (expected {' or '.join(s + '://' for s in schemes)}…)")
+    return value
+
+
+def _database_url(value: str) -> str:
+    _url("KAIROS_DATABASE_URL", value, ("sqlite", "postgresql", "postgresql+psycopg", "postgres"))
+    if value.startswith("postgres://") or value.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; the bare scheme would look for psycopg2.
+        value = "postgresql+psycopg://" + value.split("://", 1)[1]
+    return value
+
+
+@dataclass
+class Settings:
+    """Every setting the app reads, with working defaults for `make run`."""
+
+    database_url: str
+    secret_key: str
+    base_url: str
+    smtp_url: str | None
+    stripe_secret_key: str | None
+    stripe_publishable_key: str | None
+    stripe_webhook_secret: str | None
+    stripe_api_base: str | None
+    stripe_js_url: str
+    redis_url: str | None
+    instance_dir: Path
+    outbox_in_process: bool
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        """Read and validate the settings; raise ConfigError naming the bad one."""
+        env = os.environ if env is None else env
+        instance_dir = Path(env.get("KAIROS_INSTANCE_DIR", str(INSTANCE_DIR)))
+        db = env.get("KAIROS_DATABASE_URL") or f"sqlite:///{instance_dir / 'kairos.db'}"
+        base_url = env.get("KAIROS_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+        _url("KAIROS_BASE_URL", base_url, ("http", "https"))
+        smtp = env.get("KAIROS_SMTP_URL") or None
+        if smtp:
+            _url("KAIROS_SMTP_URL", smtp, ("smtp", "smtps"))
+        redis_url = env.get("KAIROS_REDIS_URL") or None
+        if redis_url:
+            _url("KAIROS_REDIS_URL", redis_url, ("redis", "rediss"))
+        api_base = env.get("KAIROS_STRIPE_API_BASE") or None
+        if api_base:
+            _url("KAIROS_STRIPE_API_BASE", api_base, ("http", "https"))
+        js_url = env.get("KAIROS_STRIPE_JS_URL") or "https://js.stripe.com/v3/"
+        _url("KAIROS_STRIPE_JS_URL", js_url, ("http", "https"))
+        secret = env.get("KAIROS_SECRET_KEY")
+        if secret is not None and len(secret) < 16:
+            raise ConfigError("KAIROS_SECRET_KEY must be at least 16 characters long")
+        stripe_secret = env.get("KAIROS_STRIPE_SECRET_KEY") or None
+        webhook_secret = env.get("KAIROS_STRIPE_WEBHOOK_SECRET") or None
+        if stripe_secret and not webhook_secret:
+            raise ConfigError("KAIROS_STRIPE_WEBHOOK_SECRET is required when KAIROS_STRIPE_SECRET_KEY is set")
+        in_process = env.get("KAIROS_OUTBOX_IN_PROCESS", "0")
+        if in_process not in ("0", "1"):
+            raise ConfigError("KAIROS_OUTBOX_IN_PROCESS must be 0 or 1")
+        return cls(
+            database_url=_database_url(db),
+            secret_key=secret or _dev_secret(instance_dir),
+            base_url=base_url,
+            smtp_url=smtp,
+            stripe_secret_key=stripe_secret,
+            stripe_publishable_key=env.get("KAIROS_STRIPE_PUBLISHABLE_KEY") or None,
+            stripe_webhook_secret=webhook_secret,
+            stripe_api_base=api_base,
+            stripe_js_url=js_url,
+            redis_url=redis_url,
+            instance_dir=instance_dir,
+            outbox_in_process=in_process == "1",
+        )
+
+
+def _dev_secret(instance_dir: Path) -> str:
+    """A per-install secret kept under instance/, so sessions survive restarts in development."""
+    path = instance_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.write_text(value)
+        return value

@@ -1,0 +1,167 @@
+"""Domain errors and the one JSON error envelope of API.md.
+
+Services raise ``DomainError`` subclasses; the API layer turns every error,
+domain or HTTP, into ``{"error": {"code", "message", "fields"}}``.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("kairos.errors")
+
+
+class DomainError(Exception):
+    """An error a caller can act on, with its API code and HTTP status."""
+
+    code = "bad_request"
+    status = 400
+    message = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, list[str]] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.fields = fields or {}
+        self.extra = extra
+
+
+class ValidationError(DomainError):
+    code, status, message = "validation_error", 422, "Some fields are not valid."
+
+
+class NotFound(DomainError):
+    code, status, message = "not_found", 404, "Not found."
+
+
+class Unauthorized(DomainError):
+    code, status, message = "unauthorized", 401, "Sign in or send a valid API token."
+
+
+class Forbidden(DomainError):
+    code, status, message = "forbidden", 403, "You may not do this."
+
+
+class NotAllowed(DomainError):
+    """A policy forbids the action; ``reason`` says which (API.md)."""
+
+    code, status, message = "not_allowed", 403, "This is not allowed."
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.reason = reason
+
+
+class SlotUnavailable(DomainError):
+    code, status, message = "slot_unavailable", 409, "That time was just taken. Please pick another."
+
+
+class IdempotencyConflict(DomainError):
+    code, status = "idempotency_conflict", 409
+    message = "This Idempotency-Key was already used with a different request."
+
+
+class PaymentFailed(DomainError):
+    code, status, message = "payment_failed", 402, "The payment did not go through."
+
+
+class RateLimited(DomainError):
+    code, status, message = "rate_limited", 429, "Too many requests. Please wait a moment and try again."
+
+
+_HTTP_CODES = {
+    400: ("bad_request", "The request could not be understood."),
+    401: ("unauthorized", Unauthorized.message),
+    403: ("forbidden", Forbidden.message),
+    404: ("not_found", "Nothing here: check the address."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    409: ("conflict", "The request conflicts with the current state."),
+    413: ("payload_too_large", "The request is too large."),
+    415: ("unsupported_media_type", "Send JSON with Content-Type: application/json."),
+    422: ("validation_error", ValidationError.message),
+    429: ("rate_limited", RateLimited.message),
+}
+
+
+def envelope(code: str, message: str, status: int, fields: dict[str, list[str]] | None = None,
+             **extra: Any) -> Response:
+    """Build the error response every error uses."""
+    body = {"error": {"code": code, "message": message, "fields": fields or {}, **extra}}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Turn marshmallow's nested messages into dotted paths (``client.email``)."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key == "_schema":
+                path = prefix or "_schema"
+            for k, v in flatten_messages(value, path).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        out[prefix or "_schema"] = list(messages)
+    elif isinstance(messages, list):
+        for m in messages:
+            for k, v in flatten_messages(m, prefix).items():
+                out.setdefault(k, []).extend(v)
+    else:
+        out[prefix or "_schema"] = [str(messages)]
+    return out
+
+
+def http_error_response(error: HTTPException) -> Response:
+    """Map any werkzeug/webargs HTTP error to the envelope."""
+    status = error.code or 500
+    if status == 422:
+        messages = getattr(error, "data", {}).get("messages", {})
+        # webargs nests by location ("json", "query"); the client only cares about the field.
+        merged: dict[str, Any] = {}
+        if isinstance(messages, dict):
+            for loc_messages in messages.values():
+                if isinstance(loc_messages, dict):
+                    merged.update(loc_messages)
+        fields = flatten_messages(merged)
+        return envelope("validation_error", _summary(fields), 422, fields)
+    code, message = _HTTP_CODES.get(status, ("http_error", error.description or "Request failed."))
+    if status >= 500:
+        code, message = "internal_error", "Something went wrong on our side. Please try again."
+    response = envelope(code, message, status)
+    if status == 405 and getattr(error, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def _summary(fields: dict[str, list[str]]) -> str:
+    if len(fields) == 1:
+        (path, msgs), = fields.items()
+        if path == "_schema":
+            return msgs[0]
+        return f"{path}: {msgs[0]}"
+    return ValidationError.message
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every error leaves as the envelope; a 5xx never shows a traceback or SQL."""
+
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError) -> Response:
+        message = error.message
+        if isinstance(error, ValidationError) and error.fields and error.message == ValidationError.message:
+            message = _summary(error.fields)
+        return envelope(error.code, message, error.status, error.fields, **error.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> Response:
+        return http_error_response(error)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unhandled error")
+        return envelope("internal_error", "Something went wrong on our side. Please try again.", 500)

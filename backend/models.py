@@ -1,0 +1,265 @@
+"""The data model. Every instant is a ``UTCDateTime``; every id a client sees is opaque."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.extensions import db
+from backend.types import UTCDateTime, utcnow
+
+# Kinds, statuses and options live here once; schemas and services import them.
+SERVICE_KINDS = ("personal", "group", "series", "mini")
+BOOKING_STATUSES = ("pending_payment", "pending", "confirmed", "cancelled")
+#: Statuses whose time is taken (a pending_payment hold only until it expires).
+BLOCKING_STATUSES = ("pending_payment", "pending", "confirmed")
+PAYMENT_OPTIONS = ("online", "outside", "package")
+VISIBILITIES = ("public", "unlisted", "clients")
+PHONE_MODES = ("hidden", "optional", "required")
+LOCATION_TYPES = ("video", "phone", "in_person", "custom")
+LEAD_STATUSES = ("scheduling_in_progress", "booked", "closed")
+
+
+def public_id(prefix: str) -> str:
+    """An unguessable public id such as ``bk_3J9x…``."""
+    return f"{prefix}_{secrets.token_urlsafe(12)}"
+
+
+class Expert(db.Model):
+    __tablename__ = "expert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    bio: Mapped[str] = mapped_column(Text, default="")
+    avatar_url: Mapped[str | None] = mapped_column(String(1000))
+    timezone: Mapped[str] = mapped_column(String(64))
+    brand_color: Mapped[str | None] = mapped_column(String(7))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    notification_email: Mapped[str | None] = mapped_column(String(320))
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    # Bumped by every booking transaction: the UPDATE is the per-expert write lock
+    # (row lock on PostgreSQL, the database write lock on SQLite).
+    booking_lock: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    services: Mapped[list["Service"]] = relationship(back_populates="expert", order_by="Service.position")
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    expert: Mapped[Expert] = relationship()
+
+
+class Service(db.Model):
+    __tablename__ = "service"
+    __table_args__ = (UniqueConstraint("expert_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(16), default="personal")
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    price_amount: Mapped[int | None] = mapped_column(Integer)
+    price_currency: Mapped[str | None] = mapped_column(String(3))
+    payment_options: Mapped[list[str]] = mapped_column(JSON, default=list)
+    outside_payment_instructions: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[dict[str, Any]] = mapped_column(JSON, default=lambda: {"type": "video"})
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    min_notice_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    max_advance_days: Mapped[int | None] = mapped_column(Integer, default=60)
+    buffer_before_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    buffer_after_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    slot_interval_minutes: Mapped[int | None] = mapped_column(Integer)
+    daily_limit: Mapped[int | None] = mapped_column(Integer)
+    hold_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    confirmation_note: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(16), default="optional")
+    message: Mapped[bool] = mapped_column(Boolean, default=True)
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    expert: Mapped[Expert] = relationship(back_populates="services")
+
+
+class Availability(db.Model):
+    """An expert's weekly hours and date overrides, as local times in ``timezone``."""
+
+    __tablename__ = "availability"
+
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    # {"mon": [["09:00", "12:00"], ...], ...}: local wall times, never UTC.
+    weekly: Mapped[dict[str, list[list[str]]]] = mapped_column(JSON, default=dict)
+    # {"2026-12-24": [], ...}: keyed by the expert's local date, so a far-from-UTC
+    # expert's day off never lands on the neighbouring day.
+    overrides: Mapped[dict[str, list[list[str]]]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ServiceSession(db.Model):
+    """A scheduled occurrence of a group, series or mini service."""
+
+    __tablename__ = "service_session"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: public_id("ses"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"), index=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    location: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_service_session_expert_start", "expert_id", "start"),)
+
+
+class Client(db.Model):
+    """A person who booked with one expert; one row per expert and case-folded email."""
+
+    __tablename__ = "client"
+    __table_args__ = (UniqueConstraint("expert_id", "email_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    stripe_customer_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Booking(db.Model):
+    __tablename__ = "booking"
+    __table_args__ = (
+        # Serves the one query the slot check needs: this expert's bookings overlapping a window.
+        Index("ix_booking_expert_start", "expert_id", "start"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: public_id("bk"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"), index=True)
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("service_session.id"), index=True)
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The service's buffers at booking time: later edits of the service do not move them.
+    buffer_before_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    buffer_after_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    timezone: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    manage_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    price_amount: Mapped[int | None] = mapped_column(Integer)
+    price_currency: Mapped[str | None] = mapped_column(String(3))
+    payment_option: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16), default="widget")
+    ics_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    expert: Mapped[Expert] = relationship()
+    service: Mapped[Service] = relationship()
+    client: Mapped[Client] = relationship()
+    session: Mapped[ServiceSession | None] = relationship()
+    events: Mapped[list["BookingEvent"]] = relationship(back_populates="booking", order_by="BookingEvent.id")
+
+
+class BookingEvent(db.Model):
+    """One row of a booking's history: what changed, when and by whom."""
+
+    __tablename__ = "booking_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[str] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(16))  # client | expert | system
+    message: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    booking: Mapped[Booking] = relationship(back_populates="events")
+
+
+class Lead(db.Model):
+    """A client's interest in one service, from the first booking attempt on."""
+
+    __tablename__ = "lead"
+    __table_args__ = (UniqueConstraint("expert_id", "client_id", "service_id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: public_id("ld"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
+    status: Mapped[str] = mapped_column(String(32), default="scheduling_in_progress")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    client: Mapped[Client] = relationship()
+    service: Mapped[Service] = relationship()
+
+
+class IdempotencyRecord(db.Model):
+    """The first answer to a creating POST, replayed for the same key and body."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("scope", "key_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxMessage(db.Model):
+    """An email or webhook written in the transaction that caused it, delivered by a worker."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # email | webhook
+    topic: Mapped[str] = mapped_column(String(64))  # e.g. booking_confirmed
+    expert_id: Mapped[int | None] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | parked
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

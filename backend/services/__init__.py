@@ -1,0 +1,1 @@
+"""Domain logic: plain functions over a SQLAlchemy session that raise domain errors."""

@@ -1,0 +1,268 @@
+"""The booking rules: create, and the views of a booking.
+
+The no-double-booking promise is kept here: every write starts by taking the
+expert's lock (``lock_expert``), then re-checks the slot with the same engine
+that lists slots, then inserts, all in one transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from backend.errors import NotAllowed, NotFound, SlotUnavailable, ValidationError
+from backend.models import Booking, BookingEvent, Client, Expert, Lead, Service, ServiceSession
+from backend.outbox import enqueue
+from backend.security import new_token, token_hash
+from backend.services import idempotency, slots
+from backend.timeutil import iso_in, iso_utc
+
+
+@dataclass
+class BookingRequest:
+    """What a client asks for, already validated by the schema."""
+
+    timezone: str
+    client_name: str
+    client_email: str
+    start: datetime | None = None
+    session_id: str | None = None
+    client_phone: str | None = None
+    message: str = ""
+    answers: dict[str, Any] = field(default_factory=dict)
+    payment_option: str | None = None
+
+
+def lock_expert(db: Session, expert_id: int) -> None:
+    """Take the expert's write lock for the rest of the transaction.
+
+    An UPDATE is a row lock on PostgreSQL and takes SQLite's single write lock
+    (waiting up to the busy timeout), so two processes can never both check and
+    insert for one expert. It must be the transaction's first write.
+    """
+    db.execute(update(Expert).where(Expert.id == expert_id).values(booking_lock=Expert.booking_lock + 1))
+
+
+def email_key(email: str) -> str:
+    """The form of an email that identifies a client: case-folded, trimmed."""
+    return email.strip().casefold()
+
+
+def find_or_create_client(db: Session, expert: Expert, name: str, email: str, phone: str | None) -> Client:
+    """The expert's existing client with this email, or a new one (never a duplicate)."""
+    client = db.scalar(select(Client).where(Client.expert_id == expert.id, Client.email_key == email_key(email)))
+    if client is None:
+        client = Client(expert_id=expert.id, email=email.strip(), email_key=email_key(email), name=name, phone=phone)
+        db.add(client)
+        db.flush()
+    elif phone and not client.phone:
+        client.phone = phone
+    return client
+
+
+def _validate_request(service: Service, req: BookingRequest) -> None:
+    errors: dict[str, list[str]] = {}
+    if service.phone == "required" and not req.client_phone:
+        errors["client.phone"] = ["Enter a phone number."]
+    if service.phone == "hidden":
+        req.client_phone = None
+    if not service.message:
+        req.message = ""
+    known = {q["id"]: q for q in service.questions or []}
+    for qid in req.answers:
+        if qid not in known:
+            errors[f"answers.{qid}"] = ["Unknown question."]
+    for qid, q in known.items():
+        value = req.answers.get(qid)
+        if q.get("required") and (value is None or value == "" or value is False):
+            errors[f"answers.{qid}"] = ["This question needs an answer."]
+        elif value is not None and not isinstance(value, (str, bool)):
+            errors[f"answers.{qid}"] = ["Answer with text."]
+        elif isinstance(value, str) and len(value) > 5000:
+            errors[f"answers.{qid}"] = ["Keep the answer under 5000 characters."]
+        elif q.get("type") == "select" and value and value not in q.get("options", []):
+            errors[f"answers.{qid}"] = ["Choose one of the options."]
+    options = service.payment_options or []
+    if options:
+        if req.payment_option is None and len(options) == 1:
+            req.payment_option = options[0]
+        if req.payment_option not in options:
+            errors["payment_option"] = [f"Choose one of: {', '.join(options)}."]
+    elif req.payment_option is not None:
+        errors["payment_option"] = ["This service is free: send no payment option."]
+    if service.kind == "personal" and req.start is None:
+        errors["start"] = ["Choose a time."]
+    if service.kind != "personal" and req.session_id is None and req.start is None:
+        errors["session"] = ["Choose a session."]
+    if errors:
+        raise ValidationError(fields=errors)
+
+
+def _initial_status(service: Service, req: BookingRequest) -> str:
+    if req.payment_option == "online":
+        return "pending_payment"
+    if req.payment_option == "package":
+        raise NotAllowed("package_unavailable", "Booking with a package credit is not available yet.")
+    return "confirmed"
+
+
+def _resolve_session(db: Session, service: Service, req: BookingRequest) -> ServiceSession:
+    query = select(ServiceSession).where(ServiceSession.service_id == service.id)
+    if req.session_id is not None:
+        query = query.where(ServiceSession.id == req.session_id)
+    else:
+        query = query.where(ServiceSession.start == req.start)
+    session = db.scalar(query)
+    if session is None:
+        raise SlotUnavailable("That session is not offered. Please pick another.")
+    return session
+
+
+def create_booking(db: Session, expert: Expert, service: Service, req: BookingRequest, *, now: datetime,
+                   base_url: str, key: idempotency.IdempotencyKey | None = None) -> tuple[int, dict[str, Any]]:
+    """Book ``req`` for a client; return (HTTP status, response body).
+
+    Raises SlotUnavailable when the time is not bookable right now (taken, held,
+    outside availability, too soon), ValidationError for bad input.
+    """
+    _validate_request(service, req)
+    found = idempotency.replay(db, key)  # fast path, before waiting for the lock
+    if found:
+        return found
+
+    lock_expert(db, expert.id)
+    found = idempotency.replay(db, key)  # a parallel retry may have won while we waited
+    if found:
+        db.rollback()
+        return found
+
+    session: ServiceSession | None = None
+    if service.kind == "personal":
+        slot = slots.check_personal_start(db, service, req.start, now)
+        if slot is None:
+            raise SlotUnavailable()
+        start, end = slot.start, slot.end
+    else:
+        session = _resolve_session(db, service, req)
+        taken = slots.seats_taken(db, [session.id], now).get(session.id, 0)
+        offered = slots.engine.session_slots(
+            [slots.engine.SessionInfo(session.id, session.start, session.end, session.capacity, taken)],
+            slots.engine_rules(service), session.start, session.start + timedelta(seconds=1), now)
+        if not offered:
+            raise SlotUnavailable("That session is full or no longer open. Please pick another.")
+        start, end = session.start, session.end
+
+    status = _initial_status(service, req)
+    client = find_or_create_client(db, expert, req.client_name, req.client_email, req.client_phone)
+    token = new_token("mt")
+    booking = Booking(
+        expert_id=expert.id, service_id=service.id, client_id=client.id,
+        session_id=session.id if session else None, start=start, end=end,
+        buffer_before_minutes=service.buffer_before_minutes, buffer_after_minutes=service.buffer_after_minutes,
+        timezone=req.timezone, status=status, manage_token_hash=token_hash(token),
+        hold_expires_at=now + timedelta(minutes=service.hold_minutes) if status == "pending_payment" else None,
+        message=req.message, answers=req.answers, price_amount=service.price_amount,
+        price_currency=service.price_currency, payment_option=req.payment_option, source="widget",
+    )
+    db.add(booking)
+    db.flush()
+    db.add(BookingEvent(booking_id=booking.id, type="created", actor="client", message=req.message or None,
+                        data={"status": status, "start": iso_utc(start)}))
+    _touch_lead(db, expert, client, service, booked=status == "confirmed")
+    manage_url = f"{base_url}/manage/{token}"
+    if status == "confirmed":
+        enqueue(db, "email", "booking_confirmed", {"booking_id": booking.id, "manage_url": manage_url},
+                expert_id=expert.id)
+    body = {"booking": booking_view(booking, manage_url=manage_url)}
+    idempotency.remember(db, key, 201, body)
+    db.commit()
+    return 201, body
+
+
+def _touch_lead(db: Session, expert: Expert, client: Client, service: Service, *, booked: bool) -> Lead:
+    lead = db.scalar(select(Lead).where(Lead.expert_id == expert.id, Lead.client_id == client.id,
+                                        Lead.service_id == service.id))
+    if lead is None:
+        lead = Lead(expert_id=expert.id, client_id=client.id, service_id=service.id,
+                    status="scheduling_in_progress")
+        db.add(lead)
+    if booked:
+        lead.status = "booked"
+    elif lead.status == "closed":
+        lead.status = "scheduling_in_progress"
+    return lead
+
+
+def private_location(booking: Booking) -> dict[str, Any] | None:
+    """Where the session happens, details included: shown only to the booking's client and expert."""
+    if booking.session is not None and booking.session.location:
+        return dict(booking.session.location)
+    return dict(booking.service.location or {}) or None
+
+
+def public_location(service: Service) -> dict[str, Any]:
+    """What a public page may show: the type only for personal services (API.md)."""
+    location = service.location or {"type": "video"}
+    if service.kind == "personal":
+        return {"type": location.get("type", "video")}
+    return dict(location)
+
+
+def payment_view(booking: Booking) -> dict[str, Any] | None:
+    if not booking.payment_option:
+        return None
+    view: dict[str, Any] = {
+        "option": booking.payment_option,
+        "amount": booking.price_amount,
+        "currency": booking.price_currency,
+    }
+    if booking.payment_option == "online":
+        view["status"] = "paid" if booking.status == "confirmed" else (
+            "requires_payment" if booking.status == "pending_payment" else booking.status)
+        if booking.hold_expires_at:
+            view["hold_expires_at"] = iso_in(booking.hold_expires_at, booking.timezone)
+    elif booking.payment_option == "outside":
+        view["status"] = "pay_outside"
+        view["instructions"] = booking.service.outside_payment_instructions
+    return view
+
+
+def booking_view(booking: Booking, *, manage_url: str | None = None, tz: str | None = None) -> dict[str, Any]:
+    """The booking as its client (or expert) sees it, times in ``tz`` or the client's zone."""
+    tz = tz or booking.timezone
+    view: dict[str, Any] = {
+        "id": booking.id,
+        "status": booking.status,
+        "start": iso_in(booking.start, tz),
+        "end": iso_in(booking.end, tz),
+        "timezone": tz,
+        "service": {"slug": booking.service.slug, "name": booking.service.name, "kind": booking.service.kind},
+        "expert": {"slug": booking.expert.slug, "name": booking.expert.name},
+        "client": {"name": booking.client.name, "email": booking.client.email},
+        "location": private_location(booking),
+        "session": booking.session_id,
+        "message": booking.message,
+        "answers": booking.answers,
+        "confirmation_note": booking.service.confirmation_note,
+        "payment": payment_view(booking),
+        "created_at": iso_utc(booking.created_at),
+    }
+    if manage_url:
+        view["manage_url"] = manage_url
+    return view
+
+
+def event_view(booking: Booking) -> dict[str, Any]:
+    """What the host page may learn (API.md): no manage token, no private details."""
+    return {key: value for key, value in booking_view(booking).items()
+            if key in ("id", "status", "start", "end", "timezone", "service", "client")}
+
+
+def get_booking(db: Session, expert: Expert, booking_id: str) -> Booking:
+    booking = db.scalar(select(Booking).where(Booking.id == booking_id, Booking.expert_id == expert.id))
+    if booking is None:
+        raise NotFound("No such booking.")
+    return booking

@@ -1,0 +1,143 @@
+"""Feeds the pure slot engine from the database: one query for the bookings that matter."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from backend import slot_engine as engine
+from backend.models import Availability, Booking, Service, ServiceSession
+from backend.schemas import WEEKDAYS, parse_hhmm
+
+#: Longest any booking can last (a service is at most a day); bounds the index range scan.
+MAX_BOOKING = timedelta(days=1)
+
+
+def engine_availability(av: Availability | None, fallback_tz: str) -> engine.Availability:
+    """The stored weekly rules and overrides as the engine's value object."""
+    if av is None:
+        return engine.Availability(timezone=fallback_tz, weekly={}, overrides={})
+    weekly = {
+        WEEKDAYS.index(day): tuple((parse_hhmm(a), parse_hhmm(b)) for a, b in intervals)
+        for day, intervals in (av.weekly or {}).items()
+    }
+    overrides = {
+        date.fromisoformat(d): tuple((parse_hhmm(a), parse_hhmm(b)) for a, b in intervals)
+        for d, intervals in (av.overrides or {}).items()
+    }
+    return engine.Availability(timezone=av.timezone, weekly=weekly, overrides=overrides)
+
+
+def engine_rules(service: Service) -> engine.ServiceRules:
+    return engine.ServiceRules(
+        duration_minutes=service.duration_minutes,
+        interval_minutes=service.slot_interval_minutes,
+        buffer_before_minutes=service.buffer_before_minutes,
+        buffer_after_minutes=service.buffer_after_minutes,
+        min_notice_minutes=service.min_notice_minutes,
+        max_advance_days=service.max_advance_days,
+        daily_limit=service.daily_limit,
+    )
+
+
+def blocking_clause(now: datetime):
+    """Bookings that hold their time: confirmed, pending, and holds that have not expired.
+
+    An expired hold stops blocking at once, with no cron: the clause is evaluated at ``now``.
+    """
+    return or_(
+        Booking.status.in_(("confirmed", "pending")),
+        and_(Booking.status == "pending_payment", Booking.hold_expires_at > now),
+    )
+
+
+def load_busy(db: Session, service: Service, start: datetime, end: datetime, now: datetime,
+              *, exclude_booking_id: str | None = None) -> list[engine.Busy]:
+    """This expert's blocking bookings overlapping [start, end), whatever their service, in one query."""
+    query = (
+        select(Booking.start, Booking.end, Booking.buffer_before_minutes, Booking.buffer_after_minutes,
+               Booking.service_id)
+        .where(
+            Booking.expert_id == service.expert_id,
+            Booking.start >= start - MAX_BOOKING,  # lets ix_booking_expert_start bound the scan
+            Booking.start < end,
+            Booking.end > start,
+            blocking_clause(now),
+        )
+        .order_by(Booking.start)
+    )
+    if exclude_booking_id:
+        query = query.where(Booking.id != exclude_booking_id)
+    return [
+        engine.Busy(start=s, end=e, buffer_before_minutes=bb, buffer_after_minutes=ba,
+                    same_service=(sid == service.id))
+        for s, e, bb, ba, sid in db.execute(query)
+    ]
+
+
+def personal_slots(db: Session, service: Service, window_start: datetime, window_end: datetime,
+                   now: datetime) -> list[engine.Slot]:
+    """Bookable slots of a personal service whose start is in the window."""
+    av = db.get(Availability, service.expert_id)
+    availability = engine_availability(av, service.expert.timezone)
+    rules = engine_rules(service)
+    busy_start, busy_end = engine.busy_window(rules, window_start, window_end)
+    busy = load_busy(db, service, busy_start, busy_end, now)
+    return engine.personal_slots(availability, rules, busy, window_start, window_end, now)
+
+
+def check_personal_start(db: Session, service: Service, start: datetime, now: datetime,
+                         *, exclude_booking_id: str | None = None) -> engine.Slot | None:
+    """The slot starting at ``start`` if the engine would offer it right now, else None.
+
+    Called inside the booking transaction, after the expert's lock is taken, so what
+    it sees cannot change before the insert.
+    """
+    av = db.get(Availability, service.expert_id)
+    availability = engine_availability(av, service.expert.timezone)
+    rules = engine_rules(service)
+    busy_start, busy_end = engine.busy_window(rules, start, start + timedelta(minutes=1))
+    busy = load_busy(db, service, busy_start, busy_end, now, exclude_booking_id=exclude_booking_id)
+    return engine.is_bookable(availability, rules, busy, start, now)
+
+
+def seats_taken(db: Session, session_ids: list[str], now: datetime,
+                *, exclude_booking_id: str | None = None) -> dict[str, int]:
+    """Seats held or booked per session, counting only bookings that still hold a seat."""
+    if not session_ids:
+        return {}
+    query = (
+        select(Booking.session_id, func.count())
+        .where(Booking.session_id.in_(session_ids), blocking_clause(now))
+        .group_by(Booking.session_id)
+    )
+    if exclude_booking_id:
+        query = query.where(Booking.id != exclude_booking_id)
+    return {sid: n for sid, n in db.execute(query)}
+
+
+def sessions_in(db: Session, service: Service, window_start: datetime, window_end: datetime) -> list[ServiceSession]:
+    return list(db.scalars(
+        select(ServiceSession)
+        .where(ServiceSession.service_id == service.id, ServiceSession.start >= window_start,
+               ServiceSession.start < window_end)
+        .order_by(ServiceSession.start)
+    ))
+
+
+def session_slots(db: Session, service: Service, window_start: datetime, window_end: datetime,
+                  now: datetime) -> list[tuple[engine.SessionSlot, ServiceSession]]:
+    """Scheduled sessions with seats left, as the engine filters them (notice, advance window)."""
+    sessions = sessions_in(db, service, window_start, window_end)
+    taken = seats_taken(db, [s.id for s in sessions], now)
+    by_id = {s.id: s for s in sessions}
+    infos = [engine.SessionInfo(id=s.id, start=s.start, end=s.end, capacity=s.capacity, taken=taken.get(s.id, 0))
+             for s in sessions]
+    return [(slot, by_id[slot.session_id])
+            for slot in engine.session_slots(infos, engine_rules(service), window_start, window_end, now)]
+
+
+def slot_view(slot: engine.Slot, tz: str, iso) -> dict[str, Any]:
+    return {"start": iso(slot.start, tz), "end": iso(slot.end, tz), "seats_left": 1}

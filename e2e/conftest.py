@@ -1,0 +1,177 @@
+"""End-to-end fixtures: a live Kairos server (origin B), a host page server (origin A) and Chromium.
+
+The widget is served from http://127.0.0.1:PORT and the host page from http://localhost:PORT2,
+so every test crosses origins the way a real expert's site does.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+KAIROS = [sys.executable, "-m", "backend.cli"]
+SHOTS = ROOT / "docs" / "screenshots"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _browser_path() -> str | None:
+    """KAIROS_BROWSER picks the browser; else the system Chromium; else Playwright's own (a laptop)."""
+    explicit = os.environ.get("KAIROS_BROWSER")
+    if explicit:
+        return explicit
+    for candidate in ("/usr/bin/chromium", "/usr/bin/chromium-browser"):
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    path = _browser_path()
+    args = dict(browser_type_launch_args)
+    if path:
+        args["executable_path"] = path
+    args["args"] = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-component-update", "--no-first-run", "--disable-sync"]
+    return args
+
+
+class LiveServer:
+    """A real `kairos serve` process on its own SQLite database."""
+
+    def __init__(self, tmp: Path, env_extra: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "KAIROS_INSTANCE_DIR": str(tmp),
+                    "KAIROS_DATABASE_URL": f"sqlite:///{tmp / 'e2e.db'}",
+                    "KAIROS_BASE_URL": self.url, "KAIROS_SECRET_KEY": "e2e-secret-key-0123456789",
+                    "PYTHONUNBUFFERED": "1", **(env_extra or {})}
+        self.log = open(tmp / "server.log", "w")
+        self.proc: subprocess.Popen | None = None
+
+    def kairos(self, *args: str) -> str:
+        result = subprocess.run([*KAIROS, *args], env=self.env, cwd=ROOT, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr + result.stdout
+        return result.stdout
+
+    def start(self) -> "LiveServer":
+        self.kairos("migrate")
+        self.proc = subprocess.Popen([*KAIROS, "serve", "--port", str(self.port)], env=self.env, cwd=ROOT,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/api/openapi.json", timeout=1)
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"server exited: {(Path(self.log.name)).read_text()[-2000:]}")
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+
+class HostSite:
+    """Origin A: a plain static site where tests drop host pages that embed the widget."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = free_port()
+        self.origin = f"http://localhost:{self.port}"
+        handler = partial(_QuietHandler, directory=str(root))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def page(self, name: str, html: str, csp: str | None = None) -> str:
+        (self.root / name).write_text(html)
+        if csp:
+            _QuietHandler.csp[name] = csp
+        return f"{self.origin}/{name}"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    csp: dict[str, str] = {}
+
+    def end_headers(self) -> None:
+        name = self.path.lstrip("/").split("?")[0]
+        if name in self.csp:
+            self.send_header("Content-Security-Policy", self.csp[name])
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[LiveServer]:
+    """One live server per test module, seeded with the demo expert."""
+    live = LiveServer(tmp_path_factory.mktemp("server")).start()
+    live.kairos("demo")
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory) -> Iterator[HostSite]:
+    site = HostSite(tmp_path_factory.mktemp("host"))
+    yield site
+    site.stop()
+
+
+EVENT_RECORDER = """
+<script>
+  window.kairosEvents = [];
+  ["ready", "slot-selected", "booking-completed", "booking-cancelled", "booking-rescheduled", "step",
+   "hold-expired", "booking-failed"].forEach(function (n) {
+    document.addEventListener("kairos:" + n, function (e) {
+      window.kairosEvents.push({type: e.type, detail: e.detail, target: e.target.id || null});
+    });
+  });
+</script>
+"""
+
+
+def host_page(server_url: str, body: str, *, title: str = "Jane's coaching site", head: str = "") -> str:
+    """A host page on origin A with hostile CSS and an event recorder."""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>iframe {{ border: 8px solid red !important; height: 10px; }} * {{ font-family: cursive; }}</style>
+{head}</head><body><h1>{title}</h1>{EVENT_RECORDER}{body}
+<script src="{server_url}/embed.js" async></script></body></html>"""
+
+
+def shot(page, name: str) -> None:
+    """Save a screenshot for the README and for people to look at."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

@@ -1,0 +1,78 @@
+"""Every error has the envelope; the OpenAPI document and the operational basics work."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def test_404_405_and_bad_json_use_the_envelope(client, expert):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+    response = client.delete("/api/v1/experts/jane")
+    assert response.status_code == 405
+    assert response.get_json()["error"]["code"] == "method_not_allowed"
+    response = client.post("/api/v1/experts/jane/services/intro-call/bookings", data="{not json",
+                           content_type="application/json")
+    assert response.status_code in (400, 422)
+    assert set(response.get_json()["error"]) >= {"code", "message", "fields"}
+
+
+def test_a_crash_is_a_500_envelope_without_details(app, client):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("SELECT secret FROM table")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/boom")
+    assert response.status_code == 500
+    body = response.get_json()
+    assert body["error"]["code"] == "internal_error"
+    assert "SELECT" not in json.dumps(body) and "Traceback" not in response.get_data(as_text=True)
+
+
+def test_openapi_document_is_published_from_the_schemas(client):
+    doc = client.get("/api/openapi.json").get_json()
+    assert doc["info"]["title"] == "Kairos"
+    paths = doc["paths"]
+    assert "/api/v1/experts/{expert}/services/{service}/bookings" in paths
+    assert "/api/v1/admin/availability" in paths
+    schemas = doc["components"]["schemas"]
+    assert "BookingCreate" in schemas and "client" in schemas["BookingCreate"]["properties"]
+
+
+def test_request_id_is_returned(client):
+    response = client.get("/api/v1/experts/nobody", headers={"X-Request-ID": "abc123"})
+    assert response.headers["X-Request-ID"] == "abc123"
+    assert client.get("/api/openapi.json").headers["X-Request-ID"]
+
+
+def test_bad_settings_name_the_setting(tmp_path):
+    from backend.config import ConfigError, Settings
+    for env, name in [
+        ({"KAIROS_DATABASE_URL": "mysql://x"}, "KAIROS_DATABASE_URL"),
+        ({"KAIROS_BASE_URL": "not a url"}, "KAIROS_BASE_URL"),
+        ({"KAIROS_SMTP_URL": "http://mail"}, "KAIROS_SMTP_URL"),
+        ({"KAIROS_SECRET_KEY": "short"}, "KAIROS_SECRET_KEY"),
+        ({"KAIROS_STRIPE_SECRET_KEY": "sk_test_x"}, "KAIROS_STRIPE_WEBHOOK_SECRET"),
+    ]:
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({"KAIROS_INSTANCE_DIR": str(tmp_path), **env})
+
+
+def test_widget_pages_and_embed_are_served(client, expert):
+    response = client.get("/widget/jane/intro-call")
+    assert response.status_code == 200
+    assert "frame-ancestors *" in response.headers["Content-Security-Policy"]
+    assert client.get("/widget/nobody").status_code == 404
+    assert client.get("/embed.js").status_code == 200
+    assert client.get("/demo").status_code == 200
+
+
+def test_allowed_origins_limit_who_may_frame_the_widget(client, expert):
+    response = client.patch("/api/v1/admin/profile", headers=expert["headers"],
+                            json={"allowed_origins": ["https://jane.example.com"]})
+    assert response.status_code == 200
+    csp = client.get("/widget/jane").headers["Content-Security-Policy"]
+    assert "frame-ancestors https://jane.example.com" in csp

@@ -1,0 +1,117 @@
+"""The expert API: tokens, profile, services and availability."""
+from __future__ import annotations
+
+import pytest
+
+
+def test_requests_without_a_valid_token_are_401(client, expert):
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}):
+        response = client.get("/api/v1/admin/profile", headers=headers)
+        assert response.status_code == 401
+        assert response.get_json()["error"]["code"] == "unauthorized"
+    # Authentication comes before validation: no hints about the schema to strangers.
+    assert client.post("/api/v1/admin/services", json={}).status_code == 401
+
+
+def test_tokens_are_stored_hashed(app, expert):
+    from sqlalchemy import select
+
+    from backend.extensions import db
+    from backend.models import ApiToken
+    with app.app_context():
+        stored = db.session.scalar(select(ApiToken.token_hash))
+    assert expert["token"] not in stored
+
+
+def test_profile_read_and_patch(client, expert):
+    h = expert["headers"]
+    assert client.get("/api/v1/admin/profile", headers=h).get_json()["slug"] == "jane"
+    response = client.patch("/api/v1/admin/profile", headers=h, json={
+        "bio": "Coach", "brand_color": "#112233", "timezone": "America/New_York",
+        "allowed_origins": ["https://Jane.example.com/"]})
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["brand_color"] == "#112233" and body["allowed_origins"] == ["https://jane.example.com"]
+    bad = client.patch("/api/v1/admin/profile", headers=h, json={
+        "brand_color": "blue", "timezone": "Paris", "allowed_origins": ["https://x.com/path"]})
+    assert bad.status_code == 422
+    assert {"brand_color", "timezone", "allowed_origins.0"} <= set(bad.get_json()["error"]["fields"])
+
+
+def test_service_lifecycle(client, expert):
+    h = expert["headers"]
+    created = client.post("/api/v1/admin/services", headers=h, json={
+        "slug": "deep-dive", "name": "Deep dive", "duration_minutes": 90, "visibility": "unlisted",
+        "buffer_after_minutes": 15, "policy": {"cutoff_hours": 48}})
+    assert created.status_code == 201, created.get_json()
+    service = created.get_json()["service"]
+    assert service["policy"] == {"client_can_cancel": True, "client_can_reschedule": True,
+                                 "cutoff_hours": 48, "refund": "full"}
+    # Unlisted: reachable by direct link, not on the booking page.
+    assert client.get("/api/v1/experts/jane/services/deep-dive").status_code == 200
+    assert "deep-dive" not in [s["slug"] for s in client.get("/api/v1/experts/jane").get_json()["services"]]
+    patched = client.patch("/api/v1/admin/services/deep-dive", headers=h, json={"duration_minutes": 60})
+    assert patched.get_json()["service"]["duration_minutes"] == 60
+    clash = client.post("/api/v1/admin/services", headers=h, json={
+        "slug": "deep-dive", "name": "Again", "duration_minutes": 30})
+    assert clash.status_code == 422 and "slug" in clash.get_json()["error"]["fields"]
+    assert client.delete("/api/v1/admin/services/deep-dive", headers=h).status_code == 204
+    assert client.get("/api/v1/admin/services/deep-dive", headers=h).status_code == 404
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"slug": "Bad Slug", "name": "x", "duration_minutes": 30}, "slug"),
+    ({"slug": "x", "name": "x", "duration_minutes": "30"}, "duration_minutes"),
+    ({"slug": "x", "name": "x", "duration_minutes": 30, "payment_options": ["online"],
+      "price": {"amount": 5000, "currency": "usd"}}, "payment_options"),
+    ({"slug": "x", "name": "x", "duration_minutes": 30, "payment_options": ["outside"]}, "price"),
+    ({"slug": "x", "name": "x", "duration_minutes": 30, "kind": "webinar"}, "kind"),
+])
+def test_bad_services_are_refused(client, expert, body, field):
+    response = client.post("/api/v1/admin/services", headers=expert["headers"], json=body)
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["fields"], response.get_json()
+
+
+def test_availability_round_trip_and_validation(client, expert):
+    h = expert["headers"]
+    body = {"timezone": "Europe/London", "weekly": {"mon": [["13:00", "17:00"], ["09:00", "12:00"]]},
+            "overrides": [{"date": "2026-12-24", "intervals": []}, {"date": "2026-12-27", "intervals": [["10:00", "24:00"]]}]}
+    response = client.put("/api/v1/admin/availability", headers=h, json=body)
+    assert response.status_code == 200, response.get_json()
+    got = client.get("/api/v1/admin/availability", headers=h).get_json()
+    assert got["weekly"]["mon"] == [["09:00", "12:00"], ["13:00", "17:00"]]
+    assert got["overrides"][0] == {"date": "2026-12-24", "intervals": []}
+    for bad in ({"timezone": "Europe/London", "weekly": {"mon": [["12:00", "09:00"]]}},
+                {"timezone": "Europe/London", "weekly": {"mon": [["09:00", "12:00"], ["11:00", "13:00"]]}},
+                {"timezone": "Europe/London", "weekly": {"funday": [["09:00", "12:00"]]}},
+                {"timezone": "Europe/London", "weekly": {"mon": [["9am", "12:00"]]}},
+                {"timezone": "London", "weekly": {}}):
+        response = client.put("/api/v1/admin/availability", headers=h, json=bad)
+        assert response.status_code == 422, bad
+    assert client.get("/api/v1/admin/availability", headers=h).get_json() == got
+
+
+def test_create_expert_command_prints_the_token_last(app):
+    runner = app.test_cli_runner()
+    from backend.cli import create_expert
+    result = runner.invoke(create_expert, ["sam", "--email", "sam@example.com", "--name", "Sam",
+                                           "--timezone", "Asia/Kolkata"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    client = app.test_client()
+    profile = client.get("/api/v1/admin/profile", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert profile["slug"] == "sam" and profile["timezone"] == "Asia/Kolkata"
+    bad = runner.invoke(create_expert, ["sam2", "--email", "s@x.com", "--name", "S", "--timezone", "Nowhere"])
+    assert bad.exit_code != 0 and "timezone" in bad.output
+
+
+def test_demo_seed_is_safe_twice(app):
+    from backend.cli import demo
+    runner = app.test_cli_runner()
+    assert runner.invoke(demo).exit_code == 0
+    second = runner.invoke(demo)
+    assert second.exit_code == 0
+    client = app.test_client()
+    services = client.get("/api/v1/experts/demo").get_json()["services"]
+    assert [s["slug"] for s in services] == ["intro-call", "coaching-session", "quick-question"]
