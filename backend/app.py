@@ -56,10 +56,11 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     logs.init_app(app)
 
     from backend.api import api
-    from backend.api import admin, pages, public
+    from backend.api import admin, manage, pages, public
     api.init_app(app)
     api.register_blueprint(public.blp)
     api.register_blueprint(admin.blp)
+    api.register_blueprint(manage.blp)
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
     return app

@@ -179,6 +179,7 @@ class Booking(db.Model):
     status: Mapped[str] = mapped_column(String(20))
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     manage_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    manage_nonce: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text, default="")
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     price_amount: Mapped[int | None] = mapped_column(Integer)

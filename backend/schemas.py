@@ -406,3 +406,38 @@ class LeadOut(Schema):
 
 class LeadsEnvelope(Schema):
     leads = fields.List(fields.Nested(LeadOut))
+
+
+class CancelInput(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class RescheduleInput(Schema):
+    start = Instant()
+    session = fields.String(validate=validate.Length(max=40))
+    timezone = TimeZone(required=True)
+
+    @validates_schema
+    def _when(self, data: dict, **kwargs) -> None:
+        if "start" not in data and "session" not in data:
+            raise ValidationError("Choose a new time.", "start")
+
+
+class ManageOut(Schema):
+    booking = fields.Nested(BookingOut)
+    can_cancel = fields.Boolean()
+    can_reschedule = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    reason_text = fields.String()
+
+
+class ExpertBookingCreate(Schema):
+    """A session the expert sets up for a client (API.md): it stays pending until the client completes it."""
+
+    service = fields.String(allow_none=True, load_default=None)
+    start = Instant(required=True)
+    duration_minutes = fields.Integer(strict=True, validate=validate.Range(min=5, max=24 * 60))
+    custom_time = fields.Boolean(load_default=False)
+    name = fields.String(validate=validate.Length(max=200))
+    timezone = TimeZone()
+    client = fields.Nested(ClientInput, required=True)

@@ -11,8 +11,9 @@ from backend.api.auth import current_expert, login_required
 from backend.errors import NotFound, ValidationError
 from backend.extensions import db
 from backend.models import Booking, Client, Lead, Service, ServiceSession
+from backend.links import app_links
 from backend.schemas import (
-    AvailabilitySchema, BookingsEnvelope, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
+    AvailabilitySchema, BookingEnvelope, BookingsEnvelope, CancelInput, ExpertBookingCreate, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
     ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope,
 )
 from backend.services import bookings, experts, slots
@@ -184,3 +185,67 @@ def list_leads():
                        "service": {"slug": lead.service.slug, "name": lead.service.name},
                        "created_at": iso_utc(lead.created_at), "updated_at": iso_utc(lead.updated_at)}
                       for lead in rows]}
+
+
+@blp.route("/bookings", methods=["POST"])
+@login_required
+@blp.arguments(ExpertBookingCreate)
+@blp.response(201, BookingEnvelope)
+def create_booking(data: dict):
+    """Set up a session for a client (from a service or one-off); it stays pending until they complete it."""
+    expert = current_expert()
+    service = experts.get_service(db.session, expert, data["service"]) if data.get("service") else None
+    booking, share_url = bookings.create_expert_booking(
+        db.session, expert, service, start=data["start"], duration_minutes=data.get("duration_minutes"),
+        custom_time=data["custom_time"], client_name=data["client"]["name"], client_email=data["client"]["email"],
+        timezone=data.get("timezone"), now=utcnow(), links=app_links())
+    view = bookings.booking_view(booking, tz=expert.timezone)
+    view["share_url"] = share_url
+    return {"booking": view}
+
+
+@blp.route("/bookings/<booking_id>")
+@login_required
+@blp.response(200, BookingEnvelope)
+def get_booking(booking_id: str):
+    expert = current_expert()
+    booking = bookings.get_booking(db.session, expert, booking_id)
+    view = bookings.booking_view(booking, tz=expert.timezone)
+    view["history"] = [{"type": e.type, "actor": e.actor, "message": e.message, "at": iso_utc(e.at)}
+                       for e in booking.events]
+    return {"booking": view}
+
+
+@blp.route("/bookings/<booking_id>/confirm", methods=["POST"])
+@login_required
+@blp.response(200, BookingEnvelope)
+def confirm_booking(booking_id: str):
+    """Confirm a pending booking by hand (waives its payment)."""
+    expert = current_expert()
+    booking = bookings.confirm_booking(db.session, bookings.get_booking(db.session, expert, booking_id), actor="expert")
+    return {"booking": bookings.booking_view(booking, tz=expert.timezone)}
+
+
+@blp.route("/bookings/<booking_id>/share", methods=["POST"])
+@login_required
+@blp.response(200, BookingEnvelope)
+def share_booking(booking_id: str):
+    """Email the pending session's link to the client again; returns the fresh ``share_url``."""
+    expert = current_expert()
+    booking = bookings.get_booking(db.session, expert, booking_id)
+    url = bookings.share_booking(db.session, booking, app_links())
+    view = bookings.booking_view(booking, tz=expert.timezone)
+    view["share_url"] = url
+    return {"booking": view}
+
+
+@blp.route("/bookings/<booking_id>/cancel", methods=["POST"])
+@login_required
+@blp.arguments(CancelInput)
+@blp.response(200, BookingEnvelope)
+def cancel_booking(data: dict, booking_id: str):
+    """Cancel any booking of the expert's (no client policy applies)."""
+    expert = current_expert()
+    booking = bookings.cancel_booking(db.session, bookings.get_booking(db.session, expert, booking_id),
+                                      actor="expert", reason=data["reason"], now=utcnow())
+    return {"booking": bookings.booking_view(booking, tz=expert.timezone)}

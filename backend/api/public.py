@@ -8,6 +8,7 @@ from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
 
 from backend.extensions import db
+from backend.links import app_links
 from backend.schemas import BookingCreate, BookingEnvelope, PublicExpertSchema, PublicServiceSchema, SlotsQuery, SlotsSchema
 from backend.services import bookings, experts, idempotency, slots
 from backend.slot_engine import local_dates_window
@@ -102,7 +103,7 @@ def create_booking(data: dict, expert: str, service: str):
         answers=data.get("answers", {}), payment_option=data.get("payment_option"),
     )
     status, body = bookings.create_booking(db.session, found_expert, found, req, now=utcnow(),
-                                           base_url=current_app.config["KAIROS"].base_url, key=key)
+                                           links=app_links(), key=key)
     response = jsonify(body)
     response.status_code = status
     return response

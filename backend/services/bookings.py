@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session
 from backend.errors import NotAllowed, NotFound, SlotUnavailable, ValidationError
 from backend.models import Booking, BookingEvent, Client, Expert, Lead, Service, ServiceSession
 from backend.outbox import enqueue
-from backend.security import new_token, token_hash
+from backend.links import Links
+from backend.models import public_id
+from backend.security import token_hash
 from backend.services import idempotency, slots
 from backend.timeutil import iso_in, iso_utc
 
@@ -122,7 +124,7 @@ def _resolve_session(db: Session, service: Service, req: BookingRequest) -> Serv
 
 
 def create_booking(db: Session, expert: Expert, service: Service, req: BookingRequest, *, now: datetime,
-                   base_url: str, key: idempotency.IdempotencyKey | None = None) -> tuple[int, dict[str, Any]]:
+                   links: Links, key: idempotency.IdempotencyKey | None = None) -> tuple[int, dict[str, Any]]:
     """Book ``req`` for a client; return (HTTP status, response body).
 
     Raises SlotUnavailable when the time is not bookable right now (taken, held,
@@ -157,25 +159,23 @@ def create_booking(db: Session, expert: Expert, service: Service, req: BookingRe
 
     status = _initial_status(service, req)
     client = find_or_create_client(db, expert, req.client_name, req.client_email, req.client_phone)
-    token = new_token("mt")
     booking = Booking(
-        expert_id=expert.id, service_id=service.id, client_id=client.id,
+        id=public_id("bk"), expert_id=expert.id, service_id=service.id, client_id=client.id,
         session_id=session.id if session else None, start=start, end=end,
         buffer_before_minutes=service.buffer_before_minutes, buffer_after_minutes=service.buffer_after_minutes,
-        timezone=req.timezone, status=status, manage_token_hash=token_hash(token),
+        timezone=req.timezone, status=status,
         hold_expires_at=now + timedelta(minutes=service.hold_minutes) if status == "pending_payment" else None,
         message=req.message, answers=req.answers, price_amount=service.price_amount,
         price_currency=service.price_currency, payment_option=req.payment_option, source="widget",
     )
+    manage_url = links.issue(booking)
     db.add(booking)
     db.flush()
     db.add(BookingEvent(booking_id=booking.id, type="created", actor="client", message=req.message or None,
                         data={"status": status, "start": iso_utc(start)}))
     _touch_lead(db, expert, client, service, booked=status == "confirmed")
-    manage_url = f"{base_url}/manage/{token}"
     if status == "confirmed":
-        enqueue(db, "email", "booking_confirmed", {"booking_id": booking.id, "manage_url": manage_url},
-                expert_id=expert.id)
+        enqueue(db, "email", "booking_confirmed", {"booking_id": booking.id}, expert_id=expert.id)
     body = {"booking": booking_view(booking, manage_url=manage_url)}
     idempotency.remember(db, key, 201, body)
     db.commit()
@@ -265,4 +265,230 @@ def get_booking(db: Session, expert: Expert, booking_id: str) -> Booking:
     booking = db.scalar(select(Booking).where(Booking.id == booking_id, Booking.expert_id == expert.id))
     if booking is None:
         raise NotFound("No such booking.")
+    return booking
+
+
+# --- the manage link ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class Permissions:
+    can_cancel: bool
+    can_reschedule: bool
+    reason: str | None  # why something is not allowed (the first rule that bites)
+
+
+REASON_TEXT = {
+    "cancelled": "This booking was cancelled.",
+    "past": "This session has already taken place.",
+    "group_session": "Seats in a group session cannot be changed online; please contact the expert.",
+    "series": "A series cannot be changed online; please contact the expert.",
+    "past_cutoff": "It is too close to the session to change it online; please contact the expert.",
+    "policy": "The expert does not allow changes online; please contact them.",
+    "not_confirmed": "This booking is not confirmed yet.",
+}
+
+
+def find_by_token(db: Session, token: str) -> Booking:
+    """The booking a manage token opens; NotFound for anything else (no hint whether it existed)."""
+    if not token or len(token) > 200:
+        raise NotFound("This link is not valid.")
+    digest = token_hash(token)
+    booking = db.scalar(select(Booking).where(Booking.manage_token_hash == digest))
+    if booking is None or not hmac_equal(digest, booking.manage_token_hash):
+        raise NotFound("This link is not valid.")
+    return booking
+
+
+def hmac_equal(a: str, b: str) -> bool:
+    import hmac
+    return hmac.compare_digest(a, b)
+
+
+def permissions(booking: Booking, now: datetime) -> Permissions:
+    """What the client may do through the manage link right now, and why not."""
+    policy = {"client_can_cancel": True, "client_can_reschedule": True, "cutoff_hours": 24,
+              **(booking.service.policy or {})}
+    kind = booking.service.kind
+    if booking.status == "cancelled":
+        return Permissions(False, False, "cancelled")
+    if booking.start <= now:
+        return Permissions(False, False, "past")
+    if kind == "group":
+        return Permissions(False, False, "group_session")
+    if kind == "series":
+        return Permissions(False, False, "series")
+    within_cutoff = now > booking.start - timedelta(hours=policy["cutoff_hours"])
+    can_cancel = policy["client_can_cancel"] and not within_cutoff
+    can_reschedule = (policy["client_can_reschedule"] and not within_cutoff
+                      and booking.status == "confirmed")
+    reason = None
+    if not (can_cancel and can_reschedule):
+        if within_cutoff:
+            reason = "past_cutoff"
+        elif not policy["client_can_cancel"] or not policy["client_can_reschedule"]:
+            reason = "policy"
+        elif booking.status != "confirmed":
+            reason = "not_confirmed"
+    return Permissions(can_cancel, can_reschedule, reason)
+
+
+def manage_view(booking: Booking, now: datetime, manage_url: str) -> dict[str, Any]:
+    allowed = permissions(booking, now)
+    view = {"booking": booking_view(booking, manage_url=manage_url), "can_cancel": allowed.can_cancel,
+            "can_reschedule": allowed.can_reschedule, "reason": allowed.reason}
+    if allowed.reason:
+        view["reason_text"] = REASON_TEXT.get(allowed.reason, "")
+    return view
+
+
+def _lock_and_reload(db: Session, booking: Booking) -> Booking:
+    """Take the expert's lock, then re-read the booking: another request may have changed it meanwhile."""
+    lock_expert(db, booking.expert_id)
+    db.refresh(booking)
+    return booking
+
+
+def cancel_booking(db: Session, booking: Booking, *, actor: str, reason: str, now: datetime) -> Booking:
+    """Cancel; a client must be allowed by the policy. Frees the time at once."""
+    booking = _lock_and_reload(db, booking)
+    if actor == "client":
+        allowed = permissions(booking, now)
+        if not allowed.can_cancel:
+            raise NotAllowed(allowed.reason or "policy", REASON_TEXT.get(allowed.reason or "policy"))
+    elif booking.status == "cancelled":
+        raise NotAllowed("cancelled", REASON_TEXT["cancelled"])
+    booking.status = "cancelled"
+    booking.cancel_reason = reason or None
+    booking.hold_expires_at = None
+    booking.ics_sequence += 1
+    db.add(BookingEvent(booking_id=booking.id, type="cancelled", actor=actor, message=reason or None, data={}))
+    enqueue(db, "email", "booking_cancelled", {"booking_id": booking.id, "actor": actor}, expert_id=booking.expert_id)
+    db.commit()
+    return booking
+
+
+def reschedule_booking(db: Session, booking: Booking, *, start: datetime | None, session_id: str | None,
+                       timezone: str, actor: str, now: datetime) -> Booking:
+    """Move the booking to a new time atomically: the old time is freed only if the new one is won."""
+    booking = _lock_and_reload(db, booking)
+    if actor == "client":
+        allowed = permissions(booking, now)
+        if not allowed.can_reschedule:
+            raise NotAllowed(allowed.reason or "policy", REASON_TEXT.get(allowed.reason or "policy"))
+    elif booking.status == "cancelled":
+        raise NotAllowed("cancelled", REASON_TEXT["cancelled"])
+    service = booking.service
+    old_start = booking.start
+    if service.kind == "personal":
+        if start is None:
+            raise ValidationError(fields={"start": ["Choose a new time."]})
+        slot = slots.check_personal_start(db, service, start, now, exclude_booking_id=booking.id)
+        if slot is None:
+            raise SlotUnavailable()
+        booking.start, booking.end = slot.start, slot.end
+    else:
+        req = BookingRequest(timezone=timezone, client_name="", client_email="", start=start, session_id=session_id)
+        session = _resolve_session(db, service, req)
+        taken = slots.seats_taken(db, [session.id], now, exclude_booking_id=booking.id).get(session.id, 0)
+        offered = slots.engine.session_slots(
+            [slots.engine.SessionInfo(session.id, session.start, session.end, session.capacity, taken)],
+            slots.engine_rules(service), session.start, session.start + timedelta(seconds=1), now)
+        if not offered:
+            raise SlotUnavailable("That session is full or no longer open. Please pick another.")
+        booking.session_id, booking.start, booking.end = session.id, session.start, session.end
+    booking.timezone = timezone
+    booking.ics_sequence += 1
+    db.add(BookingEvent(booking_id=booking.id, type="rescheduled", actor=actor,
+                        data={"from": iso_utc(old_start), "to": iso_utc(booking.start)}))
+    enqueue(db, "email", "booking_rescheduled", {"booking_id": booking.id, "actor": actor,
+                                                 "previous_start": iso_utc(old_start)}, expert_id=booking.expert_id)
+    db.commit()
+    return booking
+
+
+# --- sessions set up by the expert --------------------------------------------
+
+ONE_OFF_SLUG = "one-off"
+
+
+def _one_off_service(db: Session, expert: Expert, duration: int, name: str | None) -> Service:
+    """The hidden service that one-off sessions hang on (never listed, never bookable publicly)."""
+    service = db.scalar(select(Service).where(Service.expert_id == expert.id, Service.slug == ONE_OFF_SLUG))
+    if service is None:
+        service = Service(expert_id=expert.id, slug=ONE_OFF_SLUG, name=name or "Session", kind="personal",
+                          duration_minutes=duration, visibility="unlisted", archived=True, payment_options=[],
+                          questions=[], location={"type": "custom"}, policy={}, capacity=1)
+        db.add(service)
+        db.flush()
+    return service
+
+
+def create_expert_booking(db: Session, expert: Expert, service: Service | None, *, start: datetime,
+                          duration_minutes: int | None, custom_time: bool, client_name: str, client_email: str,
+                          timezone: str | None, now: datetime, links: Links) -> tuple[Booking, str]:
+    """A session the expert sets up for a client: ``pending`` until the client completes it.
+
+    At an available time the engine must offer ``start``; a custom time may lie outside
+    availability but still never overlaps another booking. Returns the booking and its share link.
+    """
+    if start <= now:
+        raise ValidationError(fields={"start": ["Choose a time in the future."]})
+    lock_expert(db, expert.id)
+    if service is None:
+        service = _one_off_service(db, expert, duration_minutes or 60, None)
+        custom_time = True
+    duration = duration_minutes or service.duration_minutes
+    if service.kind != "personal":
+        raise ValidationError(fields={"service": ["Set up group, series and mini sessions as scheduled sessions."]})
+    if custom_time:
+        end = start + timedelta(minutes=duration)
+        clash = slots.load_busy(db, service, start - timedelta(days=1), end + timedelta(days=1), now)
+        if any(b.start < end and b.end > start for b in clash):
+            raise SlotUnavailable("That time overlaps another booking.")
+    else:
+        slot = slots.check_personal_start(db, service, start, now)
+        if slot is None:
+            raise SlotUnavailable("That time is not available; send custom_time to use it anyway.")
+        start, end = slot.start, slot.end
+    client = find_or_create_client(db, expert, client_name or client_email.split("@")[0], client_email, None)
+    booking = Booking(id=public_id("bk"), expert_id=expert.id, service_id=service.id, client_id=client.id,
+                      start=start, end=end, buffer_before_minutes=service.buffer_before_minutes,
+                      buffer_after_minutes=service.buffer_after_minutes, timezone=timezone or expert.timezone,
+                      status="pending", message="", answers={}, price_amount=service.price_amount,
+                      price_currency=service.price_currency, payment_option=None, source="expert")
+    share_url = links.issue(booking)
+    db.add(booking)
+    db.flush()
+    db.add(BookingEvent(booking_id=booking.id, type="created", actor="expert", data={"status": "pending"}))
+    enqueue(db, "email", "booking_shared", {"booking_id": booking.id}, expert_id=expert.id)
+    db.commit()
+    return booking, share_url
+
+
+def share_booking(db: Session, booking: Booking, links: Links) -> str:
+    """Send the pending session's link to the client again, with a fresh link (older ones stop working)."""
+    booking = _lock_and_reload(db, booking)
+    if booking.status != "pending":
+        raise NotAllowed("not_pending", "Only a pending session can be shared.")
+    url = links.issue(booking)
+    db.add(BookingEvent(booking_id=booking.id, type="shared", actor="expert", data={}))
+    enqueue(db, "email", "booking_shared", {"booking_id": booking.id}, expert_id=booking.expert_id)
+    db.commit()
+    return url
+
+
+def confirm_booking(db: Session, booking: Booking, *, actor: str) -> Booking:
+    """The expert confirms a pending booking by hand, which waives its payment."""
+    booking = _lock_and_reload(db, booking)
+    if booking.status not in ("pending", "pending_payment"):
+        raise NotAllowed("not_pending", "Only a pending booking can be confirmed.")
+    booking.status = "confirmed"
+    booking.hold_expires_at = None
+    db.add(BookingEvent(booking_id=booking.id, type="confirmed", actor=actor, data={"payment": "waived"}))
+    lead = db.scalar(select(Lead).where(Lead.expert_id == booking.expert_id, Lead.client_id == booking.client_id,
+                                        Lead.service_id == booking.service_id))
+    if lead is not None:
+        lead.status = "booked"
+    enqueue(db, "email", "booking_confirmed", {"booking_id": booking.id}, expert_id=booking.expert_id)
+    db.commit()
     return booking

@@ -191,6 +191,7 @@ def upgrade():
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('hold_expires_at', backend.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('manage_token_hash', sa.String(length=64), nullable=False),
+    sa.Column('manage_nonce', sa.String(length=32), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('answers', sa.JSON(), nullable=False),
     sa.Column('price_amount', sa.Integer(), nullable=True),

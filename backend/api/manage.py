@@ -1,0 +1,48 @@
+"""The manage link: a client views, cancels or reschedules one booking with its token."""
+from __future__ import annotations
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from backend.extensions import db
+from backend.schemas import BookingEnvelope, CancelInput, ManageOut, RescheduleInput
+from backend.services import bookings
+from backend.types import utcnow
+
+blp = Blueprint("manage", __name__, url_prefix="/api/v1/manage", description="Manage one booking by its token")
+
+
+def _url(token: str) -> str:
+    return f"{current_app.config['KAIROS'].base_url}/manage/{token}"
+
+
+@blp.route("/<token>")
+@blp.response(200, ManageOut)
+def get_manage(token: str):
+    """The booking and what its client may do now (``reason`` says why not)."""
+    booking = bookings.find_by_token(db.session, token)
+    return bookings.manage_view(booking, utcnow(), _url(token))
+
+
+@blp.route("/<token>/cancel", methods=["POST"])
+@blp.arguments(CancelInput)
+@blp.response(200, BookingEnvelope)
+@blp.alt_response(403, description="not_allowed, with a reason")
+def cancel(data: dict, token: str):
+    """Cancel the booking, with an optional message for the expert."""
+    booking = bookings.find_by_token(db.session, token)
+    booking = bookings.cancel_booking(db.session, booking, actor="client", reason=data["reason"], now=utcnow())
+    return {"booking": bookings.booking_view(booking, manage_url=_url(token))}
+
+
+@blp.route("/<token>/reschedule", methods=["POST"])
+@blp.arguments(RescheduleInput)
+@blp.response(200, BookingEnvelope)
+@blp.alt_response(403, description="not_allowed, with a reason")
+@blp.alt_response(409, description="slot_unavailable")
+def reschedule(data: dict, token: str):
+    """Move the booking to another time of the same service."""
+    booking = bookings.find_by_token(db.session, token)
+    booking = bookings.reschedule_booking(db.session, booking, start=data.get("start"), session_id=data.get("session"),
+                                          timezone=data["timezone"], actor="client", now=utcnow())
+    return {"booking": bookings.booking_view(booking, manage_url=_url(token))}
