@@ -1,0 +1,103 @@
+"""A Kairos app under gunicorn with several worker processes, for race tests and the load bench."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
+         timeout: float = 60) -> tuple[int, dict]:
+    """One HTTP request; returns (status, parsed JSON body)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else {}
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        try:
+            return error.code, json.loads(raw)
+        except ValueError:
+            return error.code, {"raw": raw.decode(errors="replace")}
+
+
+class GunicornApp:
+    """`gunicorn "backend:create_app()"` on a fresh database, configured by the environment only."""
+
+    def __init__(self, database_url: str, instance: Path, workers: int = 4) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.instance = instance
+        self.env = {**os.environ, "KAIROS_DATABASE_URL": database_url, "KAIROS_INSTANCE_DIR": str(instance),
+                    "KAIROS_BASE_URL": self.url, "KAIROS_SECRET_KEY": "race-secret-key-0123456789"}
+        self.workers = workers
+        self.proc: subprocess.Popen | None = None
+        self.token = ""
+
+    def kairos(self, *args: str) -> str:
+        result = subprocess.run([str(BIN / "kairos"), *args], env=self.env, cwd=ROOT, capture_output=True,
+                                text=True, timeout=120)
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr + result.stdout)
+        return result.stdout
+
+    def start(self) -> "GunicornApp":
+        self.kairos("migrate")
+        self.token = self.kairos("create-expert", "race", "--email", "race@example.com", "--name", "Race",
+                                 "--timezone", "Europe/Paris").strip().splitlines()[-1]
+        self.log = open(self.instance / "gunicorn.log", "w")
+        self.proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
+             "backend:create_app()"], env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/api/v1/experts/race", timeout=1)
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError((self.instance / "gunicorn.log").read_text()[-3000:])
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def admin(self, method: str, path: str, body: Any = None) -> tuple[int, dict]:
+        return call(method, f"{self.url}/api/v1/admin{path}", body, {"Authorization": f"Bearer {self.token}"})
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.log.close()
+
+
+def weekdays_ahead(n: int, *, skip: int = 3):
+    """The next ``n`` weekdays, starting a few days from today."""
+    from datetime import date, timedelta
+    day, out = date.today() + timedelta(days=skip), []
+    while len(out) < n:
+        if day.weekday() < 5:
+            out.append(day)
+        day += timedelta(days=1)
+    return out
