@@ -55,6 +55,8 @@ class Expert(db.Model):
     # Bumped by every booking transaction: the UPDATE is the per-expert write lock
     # (row lock on PostgreSQL, the database write lock on SQLite).
     booking_lock: Mapped[int] = mapped_column(Integer, default=0)
+    # Nonce of the secret .ics feed URL (HMAC like manage links); rotating it revokes the old URL.
+    feed_nonce: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     services: Mapped[list["Service"]] = relationship(back_populates="expert", order_by="Service.position")
@@ -100,6 +102,9 @@ class Service(db.Model):
     hold_minutes: Mapped[int] = mapped_column(Integer, default=15)
     policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     confirmation_note: Mapped[str] = mapped_column(Text, default="")
+    # "confirmed" or "pending": what a booking paid outside Kairos starts as (the expert's choice).
+    outside_payment_status: Mapped[str] = mapped_column(String(16), default="confirmed")
+    reminder_hours: Mapped[int | None] = mapped_column(Integer, default=24)
     phone: Mapped[str] = mapped_column(String(16), default="optional")
     message: Mapped[bool] = mapped_column(Boolean, default=True)
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -186,6 +191,8 @@ class Booking(db.Model):
     price_currency: Mapped[str | None] = mapped_column(String(3))
     payment_option: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16), default="widget")
+    client_package_id: Mapped[int | None] = mapped_column(ForeignKey("client_package.id"))
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ics_sequence: Mapped[int] = mapped_column(Integer, default=0)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -259,8 +266,71 @@ class OutboxMessage(db.Model):
     expert_id: Mapped[int | None] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | parked
+    # Set for messages that must exist once (a reminder per booking and start, say).
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebhookEndpoint(db.Model):
+    """An expert's URL that receives signed booking events."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: public_id("we"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(100))  # needed in clear to sign each delivery
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Payment(db.Model):
+    """Money for one booking, as the provider (Stripe) reports it."""
+
+    __tablename__ = "payment"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: public_id("pay"))
+    booking_id: Mapped[str] = mapped_column(ForeignKey("booking.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(16), default="stripe")
+    provider_payment_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    # requires_payment | processing | succeeded | failed | refunded | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="requires_payment")
+    refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
+    provider_refund_id: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ProcessedEvent(db.Model):
+    """A provider event already handled: duplicates are acknowledged and ignored."""
+
+    __tablename__ = "processed_event"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16), default="stripe")
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClientPackage(db.Model):
+    """Session credits a client holds for some of an expert's services."""
+
+    __tablename__ = "client_package"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    service_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    credits_total: Mapped[int] = mapped_column(Integer)
+    credits_used: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
