@@ -111,9 +111,6 @@ def downgrade():
         batch_op.drop_column('feed_nonce')
 
     with op.batch_alter_table('booking', schema=None) as batch_op:
-        # WARNING: constraint name is None; this directive will fail as
-        # rendered.  Add a name, or use a naming convention; see
-        # https://alembic.sqlalchemy.org/en/latest/naming.html
         batch_op.drop_constraint('fk_booking_client_package_id', type_='foreignkey')
         batch_op.drop_column('reminder_sent_at')
         batch_op.drop_column('client_package_id')
