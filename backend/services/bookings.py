@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import NotAllowed, NotFound, SlotUnavailable, ValidationError
 from backend.models import Booking, BookingEvent, Client, Expert, Lead, Service, ServiceSession
-from backend.outbox import enqueue
+from backend import notifications
 from backend.links import Links
 from backend.models import public_id
 from backend.security import token_hash
@@ -174,8 +174,7 @@ def create_booking(db: Session, expert: Expert, service: Service, req: BookingRe
     db.add(BookingEvent(booking_id=booking.id, type="created", actor="client", message=req.message or None,
                         data={"status": status, "start": iso_utc(start)}))
     _touch_lead(db, expert, client, service, booked=status == "confirmed")
-    if status == "confirmed":
-        enqueue(db, "email", "booking_confirmed", {"booking_id": booking.id}, expert_id=expert.id)
+    notifications.booking_event(db, booking, "created", actor="client", message=req.message or None)
     body = {"booking": booking_view(booking, manage_url=manage_url)}
     idempotency.remember(db, key, 201, body)
     db.commit()
@@ -362,7 +361,7 @@ def cancel_booking(db: Session, booking: Booking, *, actor: str, reason: str, no
     booking.hold_expires_at = None
     booking.ics_sequence += 1
     db.add(BookingEvent(booking_id=booking.id, type="cancelled", actor=actor, message=reason or None, data={}))
-    enqueue(db, "email", "booking_cancelled", {"booking_id": booking.id, "actor": actor}, expert_id=booking.expert_id)
+    notifications.booking_event(db, booking, "cancelled", actor=actor, message=reason or None)
     db.commit()
     return booking
 
@@ -400,8 +399,7 @@ def reschedule_booking(db: Session, booking: Booking, *, start: datetime | None,
     booking.ics_sequence += 1
     db.add(BookingEvent(booking_id=booking.id, type="rescheduled", actor=actor,
                         data={"from": iso_utc(old_start), "to": iso_utc(booking.start)}))
-    enqueue(db, "email", "booking_rescheduled", {"booking_id": booking.id, "actor": actor,
-                                                 "previous_start": iso_utc(old_start)}, expert_id=booking.expert_id)
+    notifications.booking_event(db, booking, "rescheduled", actor=actor, previous_start=old_start)
     db.commit()
     return booking
 
@@ -460,7 +458,8 @@ def create_expert_booking(db: Session, expert: Expert, service: Service | None, 
     db.add(booking)
     db.flush()
     db.add(BookingEvent(booking_id=booking.id, type="created", actor="expert", data={"status": "pending"}))
-    enqueue(db, "email", "booking_shared", {"booking_id": booking.id}, expert_id=expert.id)
+    notifications.booking_event(db, booking, "created", actor="expert")
+    notifications.booking_event(db, booking, "shared", actor="expert")
     db.commit()
     return booking, share_url
 
@@ -472,7 +471,7 @@ def share_booking(db: Session, booking: Booking, links: Links) -> str:
         raise NotAllowed("not_pending", "Only a pending session can be shared.")
     url = links.issue(booking)
     db.add(BookingEvent(booking_id=booking.id, type="shared", actor="expert", data={}))
-    enqueue(db, "email", "booking_shared", {"booking_id": booking.id}, expert_id=booking.expert_id)
+    notifications.booking_event(db, booking, "shared", actor="expert")
     db.commit()
     return url
 
@@ -489,6 +488,6 @@ def confirm_booking(db: Session, booking: Booking, *, actor: str) -> Booking:
                                         Lead.service_id == booking.service_id))
     if lead is not None:
         lead.status = "booked"
-    enqueue(db, "email", "booking_confirmed", {"booking_id": booking.id}, expert_id=booking.expert_id)
+    notifications.booking_event(db, booking, "confirmed", actor=actor)
     db.commit()
     return booking
