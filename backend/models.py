@@ -113,6 +113,7 @@ class Service(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     expert: Mapped[Expert] = relationship(back_populates="services")
+    service_sessions: Mapped[list["ServiceSession"]] = relationship(viewonly=True, order_by="ServiceSession.start")
 
 
 class Availability(db.Model):

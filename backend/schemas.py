@@ -441,3 +441,39 @@ class ExpertBookingCreate(Schema):
     name = fields.String(validate=validate.Length(max=200))
     timezone = TimeZone()
     client = fields.Nested(ClientInput, required=True)
+
+
+class MiniDayCreate(Schema):
+    """One mini-session day: Kairos cuts it into single-seat slots."""
+
+    date = fields.Date(required=True)
+    start_time = fields.String(required=True)
+    end_time = fields.String(required=True)
+    slot_minutes = fields.Integer(strict=True, validate=validate.Range(min=5, max=24 * 60))
+    gap_minutes = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=24 * 60))
+    location = fields.Nested(LocationSchema, required=True)
+
+    @validates_schema
+    def _times(self, data: dict, **kwargs) -> None:
+        errors = {}
+        for key in ("start_time", "end_time"):
+            if key in data:
+                try:
+                    parse_hhmm(data[key])
+                except ValidationError as error:
+                    errors[key] = error.messages
+        if errors:
+            raise ValidationError(errors)
+        if "start_time" in data and "end_time" in data and data["start_time"] == "24:00":
+            raise ValidationError("Start before midnight.", "start_time")
+        if "start_time" in data and "end_time" in data and data["end_time"] != "24:00" \
+                and data["end_time"] <= data["start_time"]:
+            raise ValidationError("The end must be after the start.", "end_time")
+
+
+class SessionsEnvelope(Schema):
+    sessions = fields.List(fields.Nested(SessionOut))
+
+
+class LeadEnvelope(Schema):
+    lead = fields.Nested(LeadOut)

@@ -12,8 +12,10 @@ from backend.errors import NotFound, ValidationError
 from backend.extensions import db
 from backend.models import Booking, Client, Lead, Service, ServiceSession
 from backend.links import app_links
+from backend.mini_sessions import cut_day
 from backend.schemas import (
-    AvailabilitySchema, BookingEnvelope, BookingsEnvelope, CancelInput, ExpertBookingCreate, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
+    AvailabilitySchema, BookingEnvelope, BookingsEnvelope, CancelInput, ExpertBookingCreate, LeadEnvelope,
+    MiniDayCreate, SessionsEnvelope, parse_hhmm, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
     ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope,
 )
 from backend.services import bookings, experts, slots
@@ -138,13 +140,51 @@ def create_session(data: dict, service: str):
     found = experts.get_service(db.session, expert, service)
     if found.kind == "personal":
         raise ValidationError(fields={"service": ["Personal services take their times from availability."]})
+    capacity = 1 if found.kind == "mini" else data.get("capacity", found.capacity)
     session = ServiceSession(service_id=found.id, expert_id=expert.id, start=data["start"], end=data["end"],
-                             capacity=data.get("capacity", found.capacity), location=data.get("location"))
+                             capacity=capacity, location=data.get("location"))
     db.session.add(session)
     db.session.commit()
-    tz = expert.timezone
-    return {"session": {"id": session.id, "start": iso_in(session.start, tz), "end": iso_in(session.end, tz),
-                        "capacity": session.capacity, "seats_left": session.capacity, "location": session.location}}
+    return {"session": session_view(session, expert.timezone, taken=0)}
+
+
+def session_view(session: ServiceSession, tz: str, *, taken: int) -> dict[str, Any]:
+    return {"id": session.id, "start": iso_in(session.start, tz), "end": iso_in(session.end, tz),
+            "capacity": session.capacity, "seats_left": max(session.capacity - taken, 0),
+            "location": session.location}
+
+
+@blp.route("/services/<service>/sessions")
+@login_required
+@blp.response(200, SessionsEnvelope)
+def list_sessions(service: str):
+    """The scheduled sessions of a group, series or mini service with their seats left."""
+    expert = current_expert()
+    found = experts.get_service(db.session, expert, service)
+    sessions = list(found.service_sessions)
+    taken = slots.seats_taken(db.session, found, [s.id for s in sessions], utcnow())
+    return {"sessions": [session_view(s, expert.timezone, taken=taken.get(s.id, 0)) for s in sessions]}
+
+
+@blp.route("/services/<service>/mini-days", methods=["POST"])
+@login_required
+@blp.arguments(MiniDayCreate)
+@blp.response(201, SessionsEnvelope)
+def create_mini_day(data: dict, service: str):
+    """A mini-session day at a location, cut into single-seat slots of the service's length (or slot_minutes)."""
+    expert = current_expert()
+    found = experts.get_service(db.session, expert, service)
+    if found.kind != "mini":
+        raise ValidationError(fields={"service": ["Mini-session days belong to a service of kind mini."]})
+    times = cut_day(data["date"], parse_hhmm(data["start_time"]), parse_hhmm(data["end_time"]),
+                    data.get("slot_minutes") or found.duration_minutes, data["gap_minutes"], expert.timezone)
+    if not times:
+        raise ValidationError(fields={"end_time": ["No slot fits between the start and the end."]})
+    created = [ServiceSession(service_id=found.id, expert_id=expert.id, start=start, end=end, capacity=1,
+                              location=data["location"]) for start, end in times]
+    db.session.add_all(created)
+    db.session.commit()
+    return {"sessions": [session_view(s, expert.timezone, taken=0) for s in created]}
 
 
 @blp.route("/bookings")
@@ -180,11 +220,13 @@ def list_clients():
 def list_leads():
     expert = current_expert()
     rows = db.session.scalars(select(Lead).where(Lead.expert_id == expert.id).order_by(Lead.updated_at.desc()))
-    return {"leads": [{"id": lead.id, "status": lead.status,
-                       "client": {"name": lead.client.name, "email": lead.client.email},
-                       "service": {"slug": lead.service.slug, "name": lead.service.name},
-                       "created_at": iso_utc(lead.created_at), "updated_at": iso_utc(lead.updated_at)}
-                      for lead in rows]}
+    return {"leads": [lead_view(lead) for lead in rows]}
+
+
+def lead_view(lead: Lead) -> dict[str, Any]:
+    return {"id": lead.id, "status": lead.status, "client": {"name": lead.client.name, "email": lead.client.email},
+            "service": {"slug": lead.service.slug, "name": lead.service.name},
+            "created_at": iso_utc(lead.created_at), "updated_at": iso_utc(lead.updated_at)}
 
 
 @blp.route("/bookings", methods=["POST"])
@@ -249,3 +291,17 @@ def cancel_booking(data: dict, booking_id: str):
     booking = bookings.cancel_booking(db.session, bookings.get_booking(db.session, expert, booking_id),
                                       actor="expert", reason=data["reason"], now=utcnow())
     return {"booking": bookings.booking_view(booking, tz=expert.timezone)}
+
+
+@blp.route("/leads/<lead_id>/close", methods=["POST"])
+@login_required
+@blp.response(200, LeadEnvelope)
+def close_lead(lead_id: str):
+    """The expert closes a lead they have followed up (a new booking attempt reopens it)."""
+    expert = current_expert()
+    lead = db.session.scalar(select(Lead).where(Lead.id == lead_id, Lead.expert_id == expert.id))
+    if lead is None:
+        raise NotFound("No such lead.")
+    lead.status = "closed"
+    db.session.commit()
+    return {"lead": lead_view(lead)}

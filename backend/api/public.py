@@ -75,8 +75,11 @@ def get_slots(expert: str, service: str, start, end, timezone: str):
         for slot, session in slots.session_slots(db.session, found, window_start, window_end, now):
             item = {"start": iso_in(slot.start, timezone), "end": iso_in(slot.end, timezone),
                     "seats_left": slot.seats_left, "session": session.id}
-            if session.location or found.kind == "mini":
-                item["location"] = session.location or bookings.public_location(found)
+            # The place of a group, series or mini session is public (API.md).
+            item["location"] = session.location or bookings.public_location(found)
+            if found.kind == "series":
+                item["sessions"] = [{"start": iso_in(s.start, timezone), "end": iso_in(s.end, timezone)}
+                                    for s in found.service_sessions]
             items.append(item)
     # Built directly: dumping thousands of slots through marshmallow would cost more than finding them.
     return jsonify({"timezone": timezone, "slots": items})

@@ -149,11 +149,7 @@ def create_booking(db: Session, expert: Expert, service: Service, req: BookingRe
         start, end = slot.start, slot.end
     else:
         session = _resolve_session(db, service, req)
-        taken = slots.seats_taken(db, [session.id], now).get(session.id, 0)
-        offered = slots.engine.session_slots(
-            [slots.engine.SessionInfo(session.id, session.start, session.end, session.capacity, taken)],
-            slots.engine_rules(service), session.start, session.start + timedelta(seconds=1), now)
-        if not offered:
+        if not slots.check_session(db, service, session, now):
             raise SlotUnavailable("That session is full or no longer open. Please pick another.")
         start, end = session.start, session.end
 
@@ -193,6 +189,21 @@ def _touch_lead(db: Session, expert: Expert, client: Client, service: Service, *
     elif lead.status == "closed":
         lead.status = "scheduling_in_progress"
     return lead
+
+
+def mark_lead_booked(db: Session, booking: Booking) -> None:
+    """A confirmed booking turns its lead ``booked`` (payments and manual confirmation both call this)."""
+    lead = db.scalar(select(Lead).where(Lead.expert_id == booking.expert_id, Lead.client_id == booking.client_id,
+                                        Lead.service_id == booking.service_id))
+    if lead is not None and lead.status != "booked":
+        lead.status = "booked"
+
+
+def series_dates(booking: Booking) -> list[tuple[datetime, datetime]] | None:
+    """Every (start, end) of a series booking (the booking row stands for its first session)."""
+    if booking.service.kind != "series":
+        return None
+    return [(s.start, s.end) for s in booking.service.service_sessions]
 
 
 def private_location(booking: Booking) -> dict[str, Any] | None:
@@ -249,6 +260,9 @@ def booking_view(booking: Booking, *, manage_url: str | None = None, tz: str | N
         "payment": payment_view(booking),
         "created_at": iso_utc(booking.created_at),
     }
+    dates = series_dates(booking)
+    if dates is not None:
+        view["sessions"] = [{"start": iso_in(start, tz), "end": iso_in(end, tz)} for start, end in dates]
     if manage_url:
         view["manage_url"] = manage_url
     return view
@@ -388,11 +402,7 @@ def reschedule_booking(db: Session, booking: Booking, *, start: datetime | None,
     else:
         req = BookingRequest(timezone=timezone, client_name="", client_email="", start=start, session_id=session_id)
         session = _resolve_session(db, service, req)
-        taken = slots.seats_taken(db, [session.id], now, exclude_booking_id=booking.id).get(session.id, 0)
-        offered = slots.engine.session_slots(
-            [slots.engine.SessionInfo(session.id, session.start, session.end, session.capacity, taken)],
-            slots.engine_rules(service), session.start, session.start + timedelta(seconds=1), now)
-        if not offered:
+        if not slots.check_session(db, service, session, now, exclude_booking_id=booking.id):
             raise SlotUnavailable("That session is full or no longer open. Please pick another.")
         booking.session_id, booking.start, booking.end = session.id, session.start, session.end
     booking.timezone = timezone
@@ -484,10 +494,7 @@ def confirm_booking(db: Session, booking: Booking, *, actor: str) -> Booking:
     booking.status = "confirmed"
     booking.hold_expires_at = None
     db.add(BookingEvent(booking_id=booking.id, type="confirmed", actor=actor, data={"payment": "waived"}))
-    lead = db.scalar(select(Lead).where(Lead.expert_id == booking.expert_id, Lead.client_id == booking.client_id,
-                                        Lead.service_id == booking.service_id))
-    if lead is not None:
-        lead.status = "booked"
+    mark_lead_booked(db, booking)
     notifications.booking_event(db, booking, "confirmed", actor=actor)
     db.commit()
     return booking

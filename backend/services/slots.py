@@ -55,8 +55,10 @@ def blocking_clause(now: datetime):
 
 def load_busy(db: Session, service: Service, start: datetime, end: datetime, now: datetime,
               *, exclude_booking_id: str | None = None) -> list[engine.Busy]:
-    """This expert's blocking bookings overlapping [start, end), whatever their service, in one query."""
-    query = (
+    """What blocks this expert's time in [start, end), whatever the service: personal bookings
+    that hold their time, and every scheduled session (the expert is at the workshop even
+    before anyone books it). Two indexed range queries."""
+    bookings = (
         select(Booking.start, Booking.end, Booking.buffer_before_minutes, Booking.buffer_after_minutes,
                Booking.service_id)
         .where(
@@ -64,17 +66,26 @@ def load_busy(db: Session, service: Service, start: datetime, end: datetime, now
             Booking.start >= start - MAX_BOOKING,  # lets ix_booking_expert_start bound the scan
             Booking.start < end,
             Booking.end > start,
+            Booking.session_id.is_(None),
             blocking_clause(now),
         )
-        .order_by(Booking.start)
     )
     if exclude_booking_id:
-        query = query.where(Booking.id != exclude_booking_id)
-    return [
+        bookings = bookings.where(Booking.id != exclude_booking_id)
+    busy = [
         engine.Busy(start=s, end=e, buffer_before_minutes=bb, buffer_after_minutes=ba,
                     same_service=(sid == service.id))
-        for s, e, bb, ba, sid in db.execute(query)
+        for s, e, bb, ba, sid in db.execute(bookings)
     ]
+    sessions = select(ServiceSession.start, ServiceSession.end).where(
+        ServiceSession.expert_id == service.expert_id,
+        ServiceSession.start >= start - MAX_BOOKING,
+        ServiceSession.start < end,
+        ServiceSession.end > start,
+    )
+    busy.extend(engine.Busy(start=s, end=e) for s, e in db.execute(sessions))
+    busy.sort(key=lambda b: b.start)
+    return busy
 
 
 def personal_slots(db: Session, service: Service, window_start: datetime, window_end: datetime,
@@ -103,11 +114,22 @@ def check_personal_start(db: Session, service: Service, start: datetime, now: da
     return engine.is_bookable(availability, rules, busy, start, now)
 
 
-def seats_taken(db: Session, session_ids: list[str], now: datetime,
+def seats_taken(db: Session, service: Service, session_ids: list[str], now: datetime,
                 *, exclude_booking_id: str | None = None) -> dict[str, int]:
-    """Seats held or booked per session, counting only bookings that still hold a seat."""
+    """Seats held or booked per session, counting only bookings that still hold a seat.
+
+    A series booking is one row that takes a seat in every session of the series, so for a
+    series every session counts all of the service's bookings.
+    """
     if not session_ids:
         return {}
+    if service.kind == "series":
+        query = select(func.count()).select_from(Booking).where(Booking.service_id == service.id,
+                                                                 blocking_clause(now))
+        if exclude_booking_id:
+            query = query.where(Booking.id != exclude_booking_id)
+        taken = db.scalar(query) or 0
+        return {sid: taken for sid in session_ids}
     query = (
         select(Booking.session_id, func.count())
         .where(Booking.session_id.in_(session_ids), blocking_clause(now))
@@ -116,6 +138,12 @@ def seats_taken(db: Session, session_ids: list[str], now: datetime,
     if exclude_booking_id:
         query = query.where(Booking.id != exclude_booking_id)
     return {sid: n for sid, n in db.execute(query)}
+
+
+def series_sessions(db: Session, service: Service) -> list[ServiceSession]:
+    """Every session of a series, in order (a series is sold whole)."""
+    return list(db.scalars(select(ServiceSession).where(ServiceSession.service_id == service.id)
+                           .order_by(ServiceSession.start)))
 
 
 def sessions_in(db: Session, service: Service, window_start: datetime, window_end: datetime) -> list[ServiceSession]:
@@ -129,14 +157,45 @@ def sessions_in(db: Session, service: Service, window_start: datetime, window_en
 
 def session_slots(db: Session, service: Service, window_start: datetime, window_end: datetime,
                   now: datetime) -> list[tuple[engine.SessionSlot, ServiceSession]]:
-    """Scheduled sessions with seats left, as the engine filters them (notice, advance window)."""
+    """Scheduled sessions with seats left, as the engine filters them (notice, advance window).
+
+    A series is offered as one slot: its first session, with the fewest seats left of any of
+    its sessions, and only while that first session is still ahead.
+    """
+    if service.kind == "series":
+        sessions = series_sessions(db, service)
+        if not sessions or not (window_start <= sessions[0].start < window_end):
+            return []
+        taken = seats_taken(db, service, [s.id for s in sessions], now)
+        first = sessions[0]
+        seats = min(s.capacity - taken.get(s.id, 0) for s in sessions)
+        info = engine.SessionInfo(id=first.id, start=first.start, end=first.end,
+                                  capacity=seats + taken.get(first.id, 0), taken=taken.get(first.id, 0))
+        return [(slot, first) for slot in engine.session_slots([info], engine_rules(service),
+                                                               window_start, window_end, now)]
     sessions = sessions_in(db, service, window_start, window_end)
-    taken = seats_taken(db, [s.id for s in sessions], now)
+    taken = seats_taken(db, service, [s.id for s in sessions], now)
     by_id = {s.id: s for s in sessions}
     infos = [engine.SessionInfo(id=s.id, start=s.start, end=s.end, capacity=s.capacity, taken=taken.get(s.id, 0))
              for s in sessions]
     return [(slot, by_id[slot.session_id])
             for slot in engine.session_slots(infos, engine_rules(service), window_start, window_end, now)]
+
+
+def check_session(db: Session, service: Service, session: ServiceSession, now: datetime,
+                  *, exclude_booking_id: str | None = None) -> bool:
+    """True if a seat of ``session`` (for a series: of every session) can be booked right now."""
+    if service.kind == "series":
+        sessions = series_sessions(db, service)
+        if not sessions or sessions[0].id != session.id:
+            return False
+        taken = seats_taken(db, service, [s.id for s in sessions], now, exclude_booking_id=exclude_booking_id)
+        if any(s.capacity - taken.get(s.id, 0) <= 0 for s in sessions):
+            return False  # all or nothing: one full session makes the whole series full
+    taken_here = seats_taken(db, service, [session.id], now, exclude_booking_id=exclude_booking_id).get(session.id, 0)
+    info = engine.SessionInfo(session.id, session.start, session.end, session.capacity, taken_here)
+    return bool(engine.session_slots([info], engine_rules(service), session.start,
+                                     session.start + timedelta(seconds=1), now))
 
 
 def slot_view(slot: engine.Slot, tz: str, iso) -> dict[str, Any]:
