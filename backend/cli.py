@@ -75,9 +75,12 @@ def create_expert(slug: str, email: str, name: str, tz: str, password: str | Non
 @with_appcontext
 def serve(host: str, port: int) -> None:
     """Run the development server (and deliver the outbox in process)."""
+    from werkzeug.serving import run_simple
     app = current_app._get_current_object()
     _start_in_process_worker(app)
-    app.run(host=host, port=port, threaded=True, use_reloader=False, debug=False)
+    click.echo(f"Kairos on http://{host}:{port}")
+    # run_simple, not app.run: Flask refuses app.run() inside its own CLI.
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 def _start_in_process_worker(app) -> None:
@@ -99,3 +102,7 @@ def worker(once: bool) -> None:
 
 def main() -> None:
     cli(prog_name="kairos")
+
+
+if __name__ == "__main__":
+    main()

@@ -36,6 +36,23 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
 
+    def result_processor(self, dialect, coltype):  # type: ignore[override]
+        """One small function per row value: the slots query reads thousands of these per request."""
+        if dialect.name == "sqlite":
+            parse = datetime.fromisoformat
+
+            def from_text(value):
+                # SQLite hands back the text we stored ("2026-12-01 08:00:00.000000"), always UTC.
+                if value is None:
+                    return None
+                if isinstance(value, str):
+                    # Appending the offset is 5x faster than .replace(tzinfo=) on CPython 3.11.
+                    return parse(value + "+00:00") if len(value) <= 26 else parse(value)
+                return self.process_result_value(value, dialect)
+
+            return from_text
+        return super().result_processor(dialect, coltype)
+
 
 def utcnow() -> datetime:
     """The current instant, aware, in UTC."""

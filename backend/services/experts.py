@@ -123,7 +123,7 @@ def create_service(db: Session, expert: Expert, data: dict[str, Any], *, stripe_
                       buffer_after_minutes=0, hold_minutes=15, archived=False,
                       position=len(expert.services))
     apply_service_changes(db, expert, service, data, stripe_enabled=stripe_enabled)
-    db.add(service)
+    expert.services.append(service)  # keeps expert.services (and the next position) current in this session
     return service
 
 
