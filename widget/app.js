@@ -1,0 +1,289 @@
+// The booking flow: service → time → details → review → (payment) → confirmation.
+// One state object, one view at a time; every view is rebuilt from the state, so Back never loses
+// what was typed. Requests start before anything renders: the profile (preloaded by the HTML) and,
+// for a direct service link, the first weeks of slots go out in parallel.
+// This module holds the first screen (services, time); the later steps live in steps.js, loaded
+// as soon as the client shows intent (pointer or focus inside the widget), to keep the first
+// screen small.
+
+import { h, replace, icon, id, $ } from './dom.js';
+import { get, paths, setBase } from './api.js';
+import { early } from './early.js';
+import { t, fmt, setLanguage, chooseLanguage, defaultHour12, detectTimeZone } from './i18n.js';
+import { createPicker, firstRange, fetchSlots } from './calendar.js';
+import { params, post as send, on, watchSize, embedded } from './messenger.js';
+import { applyTheme } from './theme.js';
+import { locationLabel, locationIcon, announce, focusHeading, errorText } from './ui.js';
+
+export const cfg = JSON.parse($('#kairos-config').textContent);
+setBase(cfg.api);
+export const popup = params.get('popup') === '1';
+
+// ---- start the network first -------------------------------------------------------
+
+export const S = {
+  tz: detectTimeZone(),
+  hour12: null,
+  step: null,
+  ready: false,
+  expert: null,
+  services: [],
+  service: null,
+  slot: null,
+  form: { name: params.get('name') || '', email: params.get('email') || '', phone: '', message: '', answers: {} },
+  errors: {},
+  payment: null,
+  booking: null,
+  attempt: null,
+  pickers: {},
+  prefetch: {},
+  sent: new Set(),
+  busy: false,
+  submitError: null,
+};
+
+const expertP = get(paths.expert(cfg.expert));
+expertP.catch(() => {});
+if (cfg.service) prefetchSlots(cfg.service);
+// A language other than English is a module of its own: fetch it now, alongside the profile.
+const langP = setLanguage(params.get('lang'));
+
+function prefetchSlots(slug) {
+  if (S.prefetch[slug] || S.pickers[slug]) return;
+  const e = early.slots;
+  if (e && e.service === slug && e.tz === S.tz) {
+    // Started by early.js before this module loaded; a failed answer is asked again through api.js.
+    const promise = e.response.then((res) => (res.ok ? res.json() : Promise.reject(res)))
+      .catch(() => fetchSlots(cfg.expert, slug, e.start, e.end, S.tz));
+    promise.catch(() => {});
+    S.prefetch[slug] = { tz: S.tz, start: e.start, end: e.end, promise };
+    return;
+  }
+  const r = firstRange(S.tz);
+  const promise = fetchSlots(cfg.expert, slug, r.start, r.end, S.tz);
+  promise.catch(() => {});
+  S.prefetch[slug] = { tz: S.tz, ...r, promise };
+}
+
+// ---- frame ----------------------------------------------------------------------------
+
+const main = $('#main');
+const view = $('#view');
+const root = document.documentElement;
+applyTheme(params.get('color'), params.get('theme'));
+if (embedded) root.classList.add('embedded');
+if (popup) root.classList.add('popup');
+if (cfg.mode === 'page') root.classList.add('page');
+watchSize(document.body);
+on('open', () => focusHeading(view));
+
+let steps = null;
+let stepsP = null;
+function loadSteps() {
+  stepsP ||= import('./steps.js').then((m) => { steps = m; return m; }, (e) => { stepsP = null; throw e; });
+  return stepsP;
+}
+for (const ev of ['pointerover', 'focusin', 'touchstart']) view.addEventListener(ev, () => S.ready && loadSteps().catch(() => {}), { once: true, passive: true });
+
+boot();
+
+async function boot() {
+  let expert;
+  try {
+    [expert] = await Promise.all([expertP, langP]);
+  } catch (e) {
+    return fatal(e);
+  }
+  S.expert = expert;
+  if (!params.get('lang') && expert.locale && chooseLanguage(expert.locale).code !== chooseLanguage().code) await setLanguage(expert.locale);
+  if (!params.get('color') && expert.brand_color) applyTheme(expert.brand_color, params.get('theme'));
+  S.hour12 = defaultHour12();
+  S.services = expert.services || [];
+  let first = 'services';
+  if (cfg.service) {
+    S.service = S.services.find((s) => s.slug === cfg.service);
+    if (!S.service) {
+      try {
+        S.service = await get(paths.service(cfg.expert, cfg.service));
+      } catch (e) {
+        return fatal(e);
+      }
+    }
+    first = 'time';
+  } else if (S.services.length === 1) {
+    S.service = S.services[0];
+    prefetchSlots(S.service.slug);
+    first = 'time';
+  }
+  go(first, { focus: popup });
+  main.removeAttribute('aria-busy');
+  S.ready = true;
+  send('ready', { expert: cfg.expert, service: cfg.service || null });
+  send('step', { step: first });
+}
+
+function fatal(e) {
+  main.removeAttribute('aria-busy');
+  const missing = e && e.status === 404;
+  replace(view, h('div', { class: 'fatal' },
+    h('h1', { class: 'step-h', tabindex: '-1', text: missing ? t('e_missing') : errorText(e) }),
+    missing ? null : h('button', { type: 'button', class: 'btn', onclick: () => location.reload() }, t('retry'))));
+}
+
+// ---- navigation -------------------------------------------------------------------
+
+const ORDER = ['services', 'time', 'details', 'review'];
+const flowSteps = () => ORDER.filter((s) => s !== 'services' || (!cfg.service && S.services.length > 1));
+
+export function go(step, opts = {}) {
+  const fn = CORE[step] || (steps && steps.VIEWS[step]);
+  if (!fn) {
+    // The later steps are still loading (or failed to): keep the client where they are, busy.
+    main.setAttribute('aria-busy', 'true');
+    loadSteps().then(() => { main.removeAttribute('aria-busy'); go(step, opts); }, (e) => {
+      main.removeAttribute('aria-busy');
+      announce(errorText({ ...e, network: true }));
+      replace(view, h('div', { class: 'fatal' }, h('h1', { class: 'step-h', tabindex: '-1', text: t('e_network') }),
+        h('button', { type: 'button', class: 'btn', onclick: () => go(step, opts) }, t('retry'))));
+      focusHeading(view);
+    });
+    return;
+  }
+  const changed = S.step !== step;
+  S.step = step;
+  replace(view, fn());
+  document.title = [titleOf(step), S.expert && S.expert.name].filter(Boolean).join(' · ');
+  if (opts.focus !== false) focusHeading(view, cfg.mode === 'page');
+  if (changed && S.ready) send('step', { step });
+}
+
+export function titleOf(step) {
+  return {
+    services: t('services'), time: S.service && S.service.kind !== 'personal' ? t('date_title') : t('time_title'),
+    details: t('details'), review: t('review'), payment: t('pay_title'), done: t('done'),
+  }[step];
+}
+
+function back() {
+  const list = flowSteps();
+  const i = list.indexOf(S.step);
+  if (i > 0) go(list[i - 1]);
+}
+
+export function topbar() {
+  const list = flowSteps();
+  const n = list.indexOf(S.step);
+  return h('div', { class: 'topbar' },
+    n > 0 ? h('button', { type: 'button', class: 'back', onclick: back }, icon('back'), h('span', { text: t('back') })) : h('span'),
+    n >= 0 ? h('span', { class: 'stepno', text: t('step', { n: n + 1, total: list.length }) }) : null);
+}
+
+export function heading(text) {
+  return h('h1', { class: 'step-h', tabindex: '-1', text });
+}
+
+// ---- step: services -------------------------------------------------------------------
+
+function servicesView() {
+  const e = S.expert;
+  return [
+    h('header', { class: 'profile' },
+      avatar(e, 'lg'),
+      h('div', { class: 'profile-text' },
+        h('h1', { class: 'step-h', tabindex: '-1', text: e.name }),
+        e.bio ? h('p', { class: 'bio', text: e.bio }) : null)),
+    h('h2', { class: 'section-h', text: t('services') }),
+    S.services.length
+      ? h('ul', { class: 'svc-list' }, S.services.map(serviceCard))
+      : h('p', { class: 'muted empty', text: t('no_services') }),
+  ];
+}
+
+function serviceCard(s) {
+  const metaId = id('sm');
+  const descId = id('sd');
+  return h('li', { class: 'svc' },
+    h('h3', { class: 'svc-name' },
+      h('button', {
+        type: 'button', class: 'svc-btn', 'aria-describedby': `${metaId}${s.description ? ` ${descId}` : ''}`,
+        onpointerdown: () => prefetchSlots(s.slug),
+        onclick: () => pickService(s),
+      }, s.name)),
+    h('p', { class: 'meta', id: metaId }, serviceMeta(s)),
+    s.description ? h('p', { class: 'svc-desc', id: descId, text: s.description }) : null,
+    icon('next', 'ic chev'));
+}
+
+function serviceMeta(s) {
+  const parts = [
+    h('span', { class: 'chip' }, icon('clock'), fmt.duration(s.duration_minutes)),
+    h('span', { class: 'chip' }, icon(locationIcon(s.location)), locationLabel(s.location)),
+    h('span', { class: 'chip price' }, fmt.price(s.price)),
+  ];
+  if (s.kind !== 'personal') parts.unshift(h('span', { class: 'chip kind', text: t(`kind_${s.kind}`) }));
+  return parts;
+}
+
+function pickService(s) {
+  if (S.service !== s) {
+    S.service = s;
+    S.slot = null;
+  }
+  prefetchSlots(s.slug);
+  go('time');
+}
+
+function avatar(e, size = 'sm') {
+  const px = size === 'lg' ? 72 : 40;
+  if (e.avatar_url) return h('img', { class: `avatar ${size}`, src: e.avatar_url, alt: '', width: px, height: px });
+  const initials = (e.name || '?').split(/\s+/).filter((w) => /^\p{L}/u.test(w)).slice(-2).map((w) => w[0]).join('').toUpperCase();
+  return h('span', { class: `avatar ${size}`, 'aria-hidden': 'true', text: initials || '?' });
+}
+
+export function serviceHeader(withSlot) {
+  const s = S.service;
+  return h('div', { class: 'svc-head' },
+    avatar(S.expert),
+    h('div', null,
+      h('p', { class: 'expert-name', text: S.expert.name }),
+      h('p', { class: 'svc-title', text: s.name }),
+      h('p', { class: 'meta' }, serviceMeta(s)),
+      withSlot && S.slot ? h('p', { class: 'meta when' }, icon('calendar'),
+        `${fmt.date(S.slot.start, S.tz)}, ${fmt.range(S.slot.start, S.slot.end, S.tz, S.hour12)}`) : null));
+}
+
+// ---- step: time -------------------------------------------------------------------------
+
+export function picker() {
+  const s = S.service;
+  let p = S.pickers[s.slug];
+  if (!p) {
+    const pf = S.prefetch[s.slug];
+    p = S.pickers[s.slug] = createPicker({
+      expert: cfg.expert, service: s, tz: S.tz, hour12: S.hour12, prefetch: pf && pf.tz === S.tz ? pf : null,
+      onPick: pickSlot,
+      onTz: (z) => { S.tz = z; },
+      onHour12: (v) => {
+        S.hour12 = v;
+        for (const other of Object.values(S.pickers)) other.setHour12(v);
+      },
+      announce,
+    });
+    delete S.prefetch[s.slug];
+  }
+  return p;
+}
+
+function timeView() {
+  return [topbar(), serviceHeader(false), heading(titleOf('time')), picker().el];
+}
+
+function pickSlot(slot) {
+  S.slot = slot;
+  S.submitError = null;
+  picker().setMessage(null);
+  send('slot-selected', { start: slot.start, timezone: S.tz });
+  go('details');
+}
+
+const CORE = { services: servicesView, time: timeView };

@@ -1,0 +1,311 @@
+// The later steps of the booking flow (details, review, payment, confirmation), loaded on intent
+// by app.js so the first screen stays small.
+
+import { h, replace, add, icon, id, $ } from './dom.js';
+import { post as apiPost, paths, uuid } from './api.js';
+import { t, fmt, lang } from './i18n.js';
+import { params, post as send, embedded, hostOrigin, wid, publicBooking } from './messenger.js';
+import { summary, announce, errorText, bookingLocation } from './ui.js';
+import { S, cfg, go, topbar, heading, serviceHeader, picker } from './app.js';
+
+const view = $('#view');
+
+// ---- step: details ------------------------------------------------------------------------
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const PHONE = /^\+?[0-9 ().-]{5,30}$/;
+
+function fieldErrors() {
+  const s = S.service;
+  const f = S.form;
+  const e = {};
+  if (!f.name.trim()) e['client.name'] = t('e_required');
+  if (!f.email.trim()) e['client.email'] = t('e_required');
+  else if (!EMAIL.test(f.email.trim())) e['client.email'] = t('e_email');
+  if (s.phone === 'required' && !f.phone.trim()) e['client.phone'] = t('e_required');
+  else if (s.phone !== 'hidden' && f.phone.trim() && !PHONE.test(f.phone.trim())) e['client.phone'] = t('e_phone');
+  for (const q of s.questions || []) {
+    const v = f.answers[q.id];
+    if (q.required && (v == null || v === '' || v === false)) e[`answers.${q.id}`] = t('e_required');
+  }
+  return e;
+}
+
+function detailsView() {
+  const s = S.service;
+  const f = S.form;
+  const fields = [
+    field('client.name', t('name'), { value: f.name, autocomplete: 'name', required: true, set: (v) => { f.name = v; } }),
+    field('client.email', t('email'), { type: 'email', value: f.email, autocomplete: 'email', required: true, set: (v) => { f.email = v; } }),
+  ];
+  if (s.phone !== 'hidden') {
+    fields.push(field('client.phone', t('phone'), { type: 'tel', value: f.phone, autocomplete: 'tel', required: s.phone === 'required', set: (v) => { f.phone = v; } }));
+  }
+  if (s.message) fields.push(field('message', t('message'), { kind: 'textarea', value: f.message, set: (v) => { f.message = v; } }));
+  for (const q of s.questions || []) {
+    fields.push(field(`answers.${q.id}`, q.label, {
+      kind: q.type === 'textarea' ? 'textarea' : q.type === 'select' ? 'select' : q.type === 'checkbox' ? 'checkbox' : 'input',
+      options: q.options, required: q.required, value: f.answers[q.id] ?? (q.type === 'checkbox' ? false : ''),
+      set: (v) => { f.answers[q.id] = v; },
+    }));
+  }
+  const form = h('form', { class: 'form', novalidate: true, onsubmit: (e) => {
+    e.preventDefault();
+    S.errors = fieldErrors();
+    if (Object.keys(S.errors).length) {
+      showErrors(form);
+      return;
+    }
+    go('review');
+  } },
+  h('p', { class: 'form-error', role: 'alert', hidden: !Object.keys(S.errors).length, text: t('e_fix') }),
+  fields,
+  h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('next'), icon('next'))));
+  if (Object.keys(S.errors).length) queueMicrotask(() => showErrors(form, false));
+  return [topbar(), serviceHeader(true), heading(t('details')), form];
+}
+
+function showErrors(form, focus = true) {
+  let first = null;
+  for (const wrap of form.querySelectorAll('.field')) {
+    const key = wrap.dataset.key;
+    const msg = S.errors[key];
+    const control = wrap.querySelector('input, textarea, select');
+    const err = wrap.querySelector('.field-error');
+    err.textContent = msg || '';
+    err.hidden = !msg;
+    if (msg) {
+      control.setAttribute('aria-invalid', 'true');
+      first ||= control;
+    } else {
+      control.removeAttribute('aria-invalid');
+    }
+  }
+  const banner = form.querySelector('.form-error');
+  banner.hidden = !first;
+  if (first && focus) first.focus();
+}
+
+function field(key, label, o) {
+  const fid = id('f');
+  const errId = `${fid}e`;
+  const attrs = {
+    id: fid, name: key, required: o.required || null, 'aria-required': o.required ? 'true' : null,
+    'aria-describedby': errId, autocomplete: o.autocomplete || null,
+  };
+  let control;
+  if (o.kind === 'textarea') {
+    control = h('textarea', { ...attrs, rows: 3, value: o.value, oninput: (e) => o.set(e.target.value) });
+  } else if (o.kind === 'select') {
+    control = h('select', { ...attrs, onchange: (e) => o.set(e.target.value) },
+      h('option', { value: '', text: t('choose') }),
+      (o.options || []).map((opt) => h('option', { value: opt, selected: opt === o.value, text: opt })));
+  } else if (o.kind === 'checkbox') {
+    control = h('input', { ...attrs, type: 'checkbox', checked: Boolean(o.value), onchange: (e) => o.set(e.target.checked) });
+    return h('div', { class: 'field check', 'data-key': key },
+      h('label', { for: fid, class: 'check-label' }, control, h('span', { text: label })),
+      h('p', { class: 'field-error', id: errId, hidden: true }));
+  } else {
+    control = h('input', { ...attrs, type: o.type || 'text', value: o.value, oninput: (e) => o.set(e.target.value) });
+  }
+  return h('div', { class: 'field', 'data-key': key },
+    h('label', { for: fid }, label, o.required ? null : h('span', { class: 'opt', text: ` (${t('optional')})` })),
+    control,
+    h('p', { class: 'field-error', id: errId, hidden: true }));
+}
+
+// ---- step: review ---------------------------------------------------------------------------
+
+function reviewView() {
+  const s = S.service;
+  const f = S.form;
+  const options = s.payment_options || [];
+  if (options.length && !options.includes(S.payment)) S.payment = options[0];
+  const rows = [
+    [t('service'), `${s.name} · ${fmt.duration(s.duration_minutes)}`, null],
+    [t('when'), `${fmt.date(S.slot.start, S.tz)}, ${fmt.range(S.slot.start, S.slot.end, S.tz, S.hour12)} (${S.tz})`, 'time'],
+    [t('where'), bookingLocation(S.slot.location || s.location), null],
+    [t('you'), [f.name, f.email, f.phone].filter(Boolean).join(' · '), 'details'],
+  ];
+  if (f.message) rows.push([t('message'), f.message, null]);
+  for (const q of s.questions || []) {
+    const v = f.answers[q.id];
+    if (v !== undefined && v !== '' && v !== false) rows.push([q.label, v === true ? t('yes') : String(v), null]);
+  }
+  const list = h('dl', { class: 'review' }, rows.map(([k, v, target]) => h('div', { class: 'row' },
+    h('dt', { text: k }),
+    h('dd', null, h('span', { class: 'val', text: v }),
+      target ? h('button', { type: 'button', class: 'link', 'aria-label': `${t('change')}: ${k}`, onclick: () => go(target) }, t('change')) : null))));
+
+  const pay = h('section', { class: 'pay', 'aria-labelledby': 'pay-h' }, h('h2', { id: 'pay-h', class: 'section-h', text: t('payment') }));
+  if (!options.length || !s.price) {
+    add(pay, h('p', { text: t('pay_free') }));
+  } else {
+    if (options.length > 1) {
+      add(pay, h('fieldset', { class: 'choice' }, h('legend', { text: t('pay_choose') }),
+        options.map((opt) => h('label', { class: 'radio' },
+          h('input', { type: 'radio', name: 'pay', value: opt, checked: S.payment === opt, onchange: () => { S.payment = opt; go('review', { focus: false }); $(`input[value="${opt}"]`, view)?.focus(); } }),
+          h('span', { text: t(`opt_${opt}`) })))));
+    }
+    const price = fmt.price(s.price);
+    if (S.payment === 'online') add(pay, h('p', { text: t('pay_online', { price }) }));
+    if (S.payment === 'outside') {
+      add(pay, h('p', { text: t('pay_outside', { price }) }));
+      if (s.outside_payment_instructions) add(pay, h('p', { class: 'instructions', text: s.outside_payment_instructions }));
+    }
+    if (S.payment === 'package') add(pay, h('p', { text: t('pay_package') }));
+  }
+
+  const errBox = h('div', { class: 'submit-error' });
+  if (S.submitError) replace(errBox, submitErrorBox(S.submitError));
+  const btn = h('button', { type: 'button', class: 'btn primary wide', onclick: submit, disabled: S.busy, 'aria-busy': S.busy ? 'true' : null },
+    S.busy ? [h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('booking')] : [icon('check'), t('confirm')]);
+  return [topbar(), heading(t('review')), list, pay, errBox, h('div', { class: 'actions' }, btn)];
+}
+
+function submitErrorBox(e) {
+  return h('div', { class: 'note error', role: 'alert' }, icon('alert'), h('span', { text: errorText(e) }),
+    e.network || e.status >= 500 || e.status === 429 ? h('button', { type: 'button', class: 'btn small', onclick: submit }, t('retry')) : null);
+}
+
+async function submit() {
+  if (S.busy) return;
+  const s = S.service;
+  const f = S.form;
+  const body = { timezone: S.tz, client: { name: f.name.trim(), email: f.email.trim() } };
+  if (S.slot.session && s.kind !== 'personal') body.session = S.slot.session;
+  else body.start = S.slot.start;
+  if (s.phone !== 'hidden' && f.phone.trim()) body.client.phone = f.phone.trim();
+  if (s.message && f.message.trim()) body.message = f.message.trim();
+  const answers = {};
+  for (const q of s.questions || []) if (f.answers[q.id] !== undefined && f.answers[q.id] !== '') answers[q.id] = f.answers[q.id];
+  body.answers = answers;
+  if ((s.payment_options || []).length && s.price) body.payment_option = S.payment;
+  // One Idempotency-Key per attempt of one submission: a retry of the same body reuses it.
+  const text = JSON.stringify(body);
+  if (!S.attempt || S.attempt.body !== text) S.attempt = { body: text, key: uuid() };
+
+  S.busy = true;
+  S.submitError = null;
+  go('review', { focus: false });
+  announce(t('booking'));
+  try {
+    const res = await apiPost(paths.bookings(cfg.expert, s.slug), body, S.attempt.key);
+    S.busy = false;
+    S.attempt = null;
+    S.booking = res.booking;
+    if (res.booking.status === 'pending_payment') go('payment');
+    else complete();
+  } catch (e) {
+    S.busy = false;
+    send('booking-failed', { code: e.code, status: e.status });
+    if (e.code === 'idempotency_conflict') S.attempt = null;
+    if (e.code === 'slot_unavailable') {
+      S.slot = null;
+      S.attempt = null;
+      go('time');
+      picker().refresh({ text: e.message && lang === 'en' ? e.message : t('e_taken'), kind: 'error' });
+      announce(t('e_taken'));
+      return;
+    }
+    if (e.status === 422 && Object.keys(e.fields).some((k) => /^(client\.|message|answers)/.test(k))) {
+      S.errors = Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, [].concat(v).join(' ')]));
+      go('details');
+      return;
+    }
+    S.submitError = e;
+    go('review', { focus: false });
+    $('.submit-error .note', view)?.focus?.();
+    announce(errorText(e));
+  }
+}
+
+// ---- step: payment (hook for online payment) ---------------------------------------------------
+
+let holdTimer = null;
+function paymentView() {
+  const b = S.booking;
+  const box = h('div', { class: 'pay-box' });
+  const hold = h('p', { class: 'hold', role: 'timer', 'aria-live': 'off' });
+  const expires = b.payment && b.payment.hold_expires_at ? new Date(b.payment.hold_expires_at).getTime() : null;
+  clearInterval(holdTimer);
+  if (expires) {
+    let warned = false;
+    const tick = () => {
+      const left = expires - Date.now();
+      hold.replaceChildren(icon('clock'), t('hold', { time: fmt.countdown(left) }));
+      if (left <= 60000 && !warned) { warned = true; announce(t('hold', { time: fmt.countdown(left) })); }
+      if (left <= 0 && S.step === 'payment') holdExpired();
+    };
+    tick();
+    holdTimer = setInterval(() => (S.step === 'payment' ? tick() : clearInterval(holdTimer)), 1000);
+  }
+  // The payment UI lives in its own module, loaded only when a booking needs it.
+  import('./payment.js').then((m) => m.mountPayment(box, {
+    booking: b, stripe: cfg.stripe, t, fmt,
+    onPaid: (booking) => { S.booking = booking || S.booking; clearInterval(holdTimer); complete(); },
+    onFailed: (code) => send('booking-failed', { code }),
+  })).catch(() => replace(box, h('p', { text: t('e_generic') })));
+  return [h('div', { class: 'topbar' }), serviceHeader(true), heading(t('pay_title')), expires ? hold : null, box];
+}
+
+function holdExpired() {
+  clearInterval(holdTimer);
+  send('hold-expired', { booking: publicBooking(S.booking) });
+  S.booking = null;
+  S.slot = null;
+  go('time');
+  picker().refresh({ text: t('hold_expired'), kind: 'error' });
+}
+
+// ---- step: confirmation ---------------------------------------------------------------------------
+
+function complete() {
+  const b = S.booking;
+  go('done');
+  if (b.status === 'confirmed' && !S.sent.has(b.id)) {
+    S.sent.add(b.id);
+    send('booking-completed', { booking: publicBooking(b) });
+  }
+  picker().refresh(null);
+}
+
+function doneView() {
+  const b = S.booking;
+  const confirmed = b.status === 'confirmed';
+  const tz = b.timezone || S.tz;
+  const calBox = h('div', { class: 'cal-links' });
+  import('./ics.js').then((m) => replace(calBox, m.calendarLinks(b, S.expert, t))).catch(() => {});
+  let manage = b.manage_url;
+  if (manage && embedded) {
+    const q = new URLSearchParams({ origin: hostOrigin, wid });
+    for (const k of ['color', 'theme', 'lang']) if (params.get(k)) q.set(k, params.get(k));
+    manage += (manage.includes('?') ? '&' : '?') + q;
+  }
+  return [
+    h('div', { class: 'done-head' },
+      h('span', { class: 'done-icon' }, icon('check')),
+      h('h1', { class: 'step-h', tabindex: '-1', text: confirmed ? t('done') : t('pending') })),
+    summary(b, { tz, hour12: S.hour12, expert: S.expert }),
+    b.confirmation_note ? h('p', { class: 'note info' }, icon('info'), h('span', { text: b.confirmation_note })) : null,
+    S.payment === 'outside' && S.service.outside_payment_instructions
+      ? h('div', { class: 'pay' }, h('p', { text: t('pay_outside', { price: fmt.price(S.service.price) }) }),
+        h('p', { class: 'instructions', text: S.service.outside_payment_instructions })) : null,
+    b.client && b.client.email ? h('p', { class: 'muted', text: t('done_sent', { email: b.client.email }) }) : null,
+    h('h2', { class: 'section-h', text: t('add_cal') }),
+    calBox,
+    h('div', { class: 'actions split' },
+      manage ? h('a', { class: 'btn ghost', href: manage, target: embedded ? null : '_blank', rel: embedded ? null : 'noopener' }, t('manage')) : null,
+      h('button', { type: 'button', class: 'btn ghost', onclick: bookAnother }, t('book_more'))),
+  ];
+}
+
+function bookAnother() {
+  S.booking = null;
+  S.slot = null;
+  S.attempt = null;
+  go(cfg.service || S.services.length === 1 ? 'time' : 'services');
+}
+
+
+export const VIEWS = { details: detailsView, review: reviewView, payment: paymentView, done: doneView };

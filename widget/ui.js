@@ -1,0 +1,74 @@
+// Pieces shared by the booking flow and the manage page.
+
+import { h, icon, $ } from './dom.js';
+import { t, fmt } from './i18n.js';
+
+export function locationLabel(loc) {
+  if (!loc || !loc.type) return t('loc_custom');
+  if (loc.type === 'custom' && loc.name) return loc.name;
+  return t(`loc_${loc.type}`);
+}
+
+export function locationIcon(loc) {
+  return { video: 'video', phone: 'phone', in_person: 'pin' }[loc && loc.type] || 'info';
+}
+
+// A public place ("Riverside Park, 1 Main St") or just the kind of location.
+export function bookingLocation(loc) {
+  if (!loc) return t('loc_custom');
+  const place = [loc.name, loc.address].filter(Boolean).join(', ');
+  return place || locationLabel(loc);
+}
+
+// The booking's time and place, with the private details (call link, phone, address) it carries.
+export function summary(b, { tz, hour12, expert }) {
+  const loc = b.status === 'cancelled' ? null : b.location || null;
+  const where = [];
+  if (loc) {
+    where.push(h('span', { class: 'loc-type', text: locationLabel(loc) }));
+    if (loc.url) {
+      where.push(h('a', { href: loc.url, target: '_blank', rel: 'noopener noreferrer', class: 'join' }, t('join')),
+        h('span', { class: 'url', text: loc.url.replace(/^https?:\/\//, '') }));
+    }
+    if (loc.phone) where.push(h('a', { href: `tel:${loc.phone.replace(/[^0-9+]/g, '')}`, text: loc.phone }));
+    const place = [loc.name, loc.address].filter(Boolean).join(', ');
+    if (place && loc.type !== 'custom') where.push(h('span', { text: place }));
+    if (loc.details) where.push(h('span', { class: 'pre', text: loc.details }));
+  }
+  const expertName = (b.expert && b.expert.name) || (expert && expert.name);
+  return h('dl', { class: 'summary' },
+    row('calendar', t('when'), [
+      h('span', { class: 'strong', text: fmt.date(b.start, tz) }),
+      h('span', { text: `${fmt.range(b.start, b.end, tz, hour12)} · ${fmt.tzName(tz, b.start)} (${tz})` })]),
+    row('user', t('service'), [h('span', { class: 'strong', text: b.service ? b.service.name : '' }), expertName ? h('span', { text: expertName }) : null]),
+    loc ? row(locationIcon(loc), t('where'), where) : null);
+}
+
+function row(ic, label, content) {
+  return h('div', { class: 'sum-row' }, icon(ic), h('dt', { class: 'sr-only', text: label }), h('dd', null, content));
+}
+
+let liveTimer = 0;
+export function announce(text) {
+  const live = $('#live');
+  if (!live || !text) return;
+  live.textContent = '';
+  cancelAnimationFrame(liveTimer);
+  liveTimer = requestAnimationFrame(() => { live.textContent = text; });
+}
+
+export function focusHeading(root, scroll = false) {
+  const el = root.querySelector('h1');
+  if (!el) return;
+  el.focus({ preventScroll: true });
+  if (scroll) window.scrollTo({ top: 0 });
+}
+
+export function errorText(e) {
+  if (!e) return t('e_generic');
+  if (e.network) return t('e_network');
+  if (e.status === 429) return t('e_rate');
+  if (e.status === 404) return t('e_missing');
+  if (e.status >= 500 || !e.message) return t('e_generic');
+  return e.message;
+}
