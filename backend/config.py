@@ -50,6 +50,7 @@ class Settings:
     redis_url: str | None
     instance_dir: Path
     outbox_in_process: bool
+    rate_limits: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -82,6 +83,7 @@ class Settings:
         if in_process not in ("0", "1"):
             raise ConfigError("KAIROS_OUTBOX_IN_PROCESS must be 0 or 1")
         return cls(
+            rate_limits=_rate_limits(env.get("KAIROS_RATE_LIMITS", "")),
             database_url=_database_url(db),
             secret_key=secret or _dev_secret(instance_dir),
             base_url=base_url,
@@ -107,3 +109,14 @@ def _dev_secret(instance_dir: Path) -> str:
         value = secrets.token_urlsafe(48)
         path.write_text(value)
         return value
+
+
+def _rate_limits(value: str) -> dict[str, int]:
+    """``"booking=30,manage=60"`` -> per-minute limits per address; 0 turns a bucket off."""
+    limits: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, _, number = part.partition("=")
+        if not name or not number.isdigit():
+            raise ConfigError(f"KAIROS_RATE_LIMITS={value!r}: use bucket=number pairs, e.g. booking=30,manage=60")
+        limits[name.strip()] = int(number)
+    return limits

@@ -62,7 +62,7 @@ class LiveServer:
         self.env = {**os.environ, "KAIROS_INSTANCE_DIR": str(tmp),
                     "KAIROS_DATABASE_URL": f"sqlite:///{tmp / 'e2e.db'}",
                     "KAIROS_BASE_URL": self.url, "KAIROS_SECRET_KEY": "e2e-secret-key-0123456789",
-                    "PYTHONUNBUFFERED": "1", **(env_extra or {})}
+                    "PYTHONUNBUFFERED": "1", "KAIROS_RATE_LIMITS": "booking=0,manage=0", **(env_extra or {})}
         self.log = open(tmp / "server.log", "w")
         self.proc: subprocess.Popen | None = None
 

@@ -48,7 +48,9 @@ class GunicornApp:
         self.url = f"http://127.0.0.1:{self.port}"
         self.instance = instance
         self.env = {**os.environ, "KAIROS_DATABASE_URL": database_url, "KAIROS_INSTANCE_DIR": str(instance),
-                    "KAIROS_BASE_URL": self.url, "KAIROS_SECRET_KEY": "race-secret-key-0123456789"}
+                    "KAIROS_BASE_URL": self.url, "KAIROS_SECRET_KEY": "race-secret-key-0123456789",
+                    # Every simulated client comes from 127.0.0.1: per-address limits would refuse them.
+                    "KAIROS_RATE_LIMITS": "booking=0,manage=0"}
         self.workers = workers
         self.proc: subprocess.Popen | None = None
         self.token = ""

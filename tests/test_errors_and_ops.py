@@ -56,6 +56,7 @@ def test_bad_settings_name_the_setting(tmp_path):
         ({"KAIROS_SMTP_URL": "http://mail"}, "KAIROS_SMTP_URL"),
         ({"KAIROS_SECRET_KEY": "short"}, "KAIROS_SECRET_KEY"),
         ({"KAIROS_STRIPE_SECRET_KEY": "sk_test_x"}, "KAIROS_STRIPE_WEBHOOK_SECRET"),
+        ({"KAIROS_RATE_LIMITS": "booking=lots"}, "KAIROS_RATE_LIMITS"),
     ]:
         with pytest.raises(ConfigError, match=name):
             Settings.from_env({"KAIROS_INSTANCE_DIR": str(tmp_path), **env})

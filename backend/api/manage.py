@@ -5,6 +5,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from backend.extensions import db
+from backend.ratelimit import limit
 from backend.schemas import BookingEnvelope, CancelInput, ManageOut, RescheduleInput
 from backend.services import bookings
 from backend.types import utcnow
@@ -17,6 +18,7 @@ def _url(token: str) -> str:
 
 
 @blp.route("/<token>")
+@limit("manage", per_minute=60)
 @blp.response(200, ManageOut)
 def get_manage(token: str):
     """The booking and what its client may do now (``reason`` says why not)."""
@@ -25,6 +27,7 @@ def get_manage(token: str):
 
 
 @blp.route("/<token>/cancel", methods=["POST"])
+@limit("manage", per_minute=60)
 @blp.arguments(CancelInput)
 @blp.response(200, BookingEnvelope)
 @blp.alt_response(403, description="not_allowed, with a reason")
@@ -36,6 +39,7 @@ def cancel(data: dict, token: str):
 
 
 @blp.route("/<token>/reschedule", methods=["POST"])
+@limit("manage", per_minute=60)
 @blp.arguments(RescheduleInput)
 @blp.response(200, BookingEnvelope)
 @blp.alt_response(403, description="not_allowed, with a reason")

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from backend.extensions import db
 from backend.links import app_links
+from backend.ratelimit import limit
 from backend.schemas import BookingCreate, BookingEnvelope, PublicExpertSchema, PublicServiceSchema, SlotsQuery, SlotsSchema
 from backend.services import bookings, experts, idempotency, slots
 from backend.slot_engine import local_dates_window
@@ -86,6 +87,7 @@ def get_slots(expert: str, service: str, start, end, timezone: str):
 
 
 @blp.route("/experts/<expert>/services/<service>/bookings", methods=["POST"])
+@limit("booking", per_minute=30)
 @blp.arguments(BookingCreate)
 @blp.response(201, BookingEnvelope)
 @blp.alt_response(409, description="The time was just taken (slot_unavailable) or the Idempotency-Key was reused")

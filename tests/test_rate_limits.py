@@ -1,0 +1,49 @@
+"""Too many booking attempts from one address get 429 rate_limited; counters can live in Redis."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from tests.conftest import base_env
+
+
+def test_a_flood_of_booking_attempts_is_slowed_down(app, client, expert):
+    app.config["KAIROS_RATE_LIMITS"] = {"booking": 3}
+    body = {"start": "2030-01-07T09:00:00+01:00", "timezone": "UTC", "client": {"name": "A", "email": "a@b.co"}}
+    statuses = [client.post("/api/v1/experts/jane/services/intro-call/bookings", json=body).status_code
+                for _ in range(5)]
+    assert statuses[:3] != [429] * 3 and statuses[3:] == [429, 429]
+    error = client.post("/api/v1/experts/jane/services/intro-call/bookings", json=body).get_json()["error"]
+    assert error["code"] == "rate_limited" and error["message"]
+
+
+def _redis_url() -> str:
+    url = os.environ.get("KAIROS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        import redis
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception as error:
+        if os.environ.get("KAIROS_REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis is required here but unreachable at {url}: {error}")
+        pytest.skip(f"Redis tests skipped: {url} unreachable ({error})")
+    return url
+
+
+def test_counters_are_shared_through_redis(tmp_path, sqlite_template):
+    import shutil
+
+    from backend import create_app
+    url = _redis_url()
+    db_path = tmp_path / "k.db"
+    shutil.copyfile(sqlite_template, db_path)
+    env = base_env(tmp_path, f"sqlite:///{db_path}", KAIROS_REDIS_URL=url)
+    first, second = create_app(env), create_app(env)  # two "workers"
+    for app in (first, second):
+        app.config["KAIROS_RATE_LIMITS"] = {"manage": 2}
+    token = f"mt_{uuid.uuid4().hex}"  # unknown tokens still count
+    env_ip = {"REMOTE_ADDR": f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
+    codes = [app.test_client().get(f"/api/v1/manage/{token}", environ_base=env_ip).status_code
+             for app in (first, second, first)]
+    assert codes == [404, 404, 429]
