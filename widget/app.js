@@ -151,6 +151,8 @@ export function go(step, opts = {}) {
   }
   const changed = S.step !== step;
   S.step = step;
+  // On the whole page (/book/...), each step is a history entry: the browser's Back steps back.
+  if (cfg.mode === 'page' && changed && !opts.fromHistory) history[S.ready ? 'pushState' : 'replaceState']({ kairos: step }, '');
   replace(view, fn());
   document.title = [titleOf(step), S.expert && S.expert.name].filter(Boolean).join(' · ');
   if (opts.focus !== false) focusHeading(view, cfg.mode === 'page');
@@ -163,6 +165,20 @@ export function titleOf(step) {
     details: t('details'), review: t('review'), payment: t('pay_title'), done: t('done'),
   }[step];
 }
+
+addEventListener('popstate', (e) => {
+  let step = e.state && e.state.kairos;
+  if (!step || step === S.step || !S.ready) return;
+  if (S.booking && (S.step === 'done' || S.step === 'payment')) {
+    // Leaving a made (or held) booking starts a new one.
+    S.booking = null;
+    S.slot = null;
+    S.attempt = null;
+  }
+  const needs = { details: S.slot, review: S.slot, payment: S.booking, done: S.booking, time: S.service };
+  if (step in needs && !needs[step]) step = S.service ? 'time' : 'services';
+  go(step, { fromHistory: true });
+});
 
 function back() {
   const list = flowSteps();

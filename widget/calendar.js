@@ -394,10 +394,12 @@ export function createPicker(o) {
         onclick: () => setHour12(h12),
       }, h12 ? t('h12') : t('h24'))));
     replace(tzBox,
-      h('div', { class: 'tz-field' },
-        h('label', { for: inputId, class: 'tz-label' }, icon('globe'), t('timezone')),
-        input, datalist, hint, err),
-      clock);
+      h('div', { class: 'tz-row' },
+        h('div', { class: 'tz-field' },
+          h('label', { for: inputId, class: 'tz-label' }, icon('globe'), t('timezone')),
+          input, datalist),
+        clock),
+      hint, err);
   }
 
   let zones = null;

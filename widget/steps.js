@@ -158,13 +158,13 @@ function reviewView() {
 
   const errBox = h('div', { class: 'submit-error' });
   if (S.submitError) replace(errBox, submitErrorBox(S.submitError));
-  const btn = h('button', { type: 'button', class: 'btn primary wide', onclick: submit, disabled: S.busy, 'aria-busy': S.busy ? 'true' : null },
+  const btn = h('button', { type: 'button', class: 'btn primary wide', onclick: submit, 'aria-disabled': S.busy ? 'true' : null, 'aria-busy': S.busy ? 'true' : null },
     S.busy ? [h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('booking')] : [icon('check'), t('confirm')]);
   return [topbar(), heading(t('review')), list, pay, errBox, h('div', { class: 'actions' }, btn)];
 }
 
 function submitErrorBox(e) {
-  return h('div', { class: 'note error', role: 'alert' }, icon('alert'), h('span', { text: errorText(e) }),
+  return h('div', { class: 'note error', role: 'alert', tabindex: '-1' }, icon('alert'), h('span', { text: errorText(e) }),
     e.network || e.status >= 500 || e.status === 429 ? h('button', { type: 'button', class: 'btn small', onclick: submit }, t('retry')) : null);
 }
 
@@ -187,7 +187,14 @@ async function submit() {
 
   S.busy = true;
   S.submitError = null;
-  go('review', { focus: false });
+  // Show progress on the button itself (re-rendering would take the keyboard focus away).
+  const btn = $('.btn.primary.wide', view);
+  if (btn) {
+    btn.setAttribute('aria-disabled', 'true');
+    btn.setAttribute('aria-busy', 'true');
+    replace(btn, h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('booking'));
+  }
+  replace($('.submit-error', view) || h('div'));
   announce(t('booking'));
   try {
     const res = await apiPost(paths.bookings(cfg.expert, s.slug), body, S.attempt.key);
@@ -215,8 +222,7 @@ async function submit() {
     }
     S.submitError = e;
     go('review', { focus: false });
-    $('.submit-error .note', view)?.focus?.();
-    announce(errorText(e));
+    $('.submit-error .note', view)?.focus();
   }
 }
 

@@ -39,9 +39,15 @@ export function summary(b, { tz, hour12, expert }) {
   return h('dl', { class: 'summary' },
     row('calendar', t('when'), [
       h('span', { class: 'strong', text: fmt.date(b.start, tz) }),
-      h('span', { text: `${fmt.range(b.start, b.end, tz, hour12)} · ${fmt.tzName(tz, b.start)} (${tz})` })]),
+      h('span', { text: `${fmt.range(b.start, b.end, tz, hour12)} · ${zoneText(tz, b.start)}` })]),
     row('user', t('service'), [h('span', { class: 'strong', text: b.service ? b.service.name : '' }), expertName ? h('span', { text: expertName }) : null]),
     loc ? row(locationIcon(loc), t('where'), where) : null);
+}
+
+// "Central European Time (Europe/Paris)", or just the zone when Intl only knows an offset for it.
+export function zoneText(tz, at) {
+  const name = fmt.tzName(tz, at);
+  return name && name !== tz && !/^(GMT|UTC)/.test(name) ? `${name} (${tz})` : tz;
 }
 
 function row(ic, label, content) {

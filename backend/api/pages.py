@@ -42,7 +42,7 @@ def _widget_csp(frame_ancestors: str) -> str:
     ])
 
 
-def _maybe_gzip(response: Response) -> Response:
+def compress(response: Response) -> Response:
     """Compress text answers for clients that accept it (the widget's size budget counts bytes on the wire)."""
     if (response.status_code != 200 or response.direct_passthrough
             or "gzip" not in request.headers.get("Accept-Encoding", "")
@@ -71,7 +71,7 @@ def _static(directory: Path, filename: str, mimetype: str | None = None, max_age
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    return _maybe_gzip(response)
+    return compress(response)
 
 
 def _mimetype(path: Path) -> str:
@@ -95,7 +95,7 @@ def _render_widget(template: str, config: dict, frame_ancestors: str) -> Respons
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
-    return _maybe_gzip(response)
+    return compress(response)
 
 
 def _stripe_config() -> dict | None:
