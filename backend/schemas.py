@@ -277,6 +277,9 @@ class ServiceSchema(Schema):
     hold_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 60))
     policy = fields.Nested(PolicySchema)
     confirmation_note = fields.String(validate=validate.Length(max=5000))
+    outside_payment_status = fields.String(validate=validate.OneOf(("confirmed", "pending")),
+                                           metadata={"description": "What a booking paid outside Kairos starts as"})
+    reminder_hours = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=24 * 14))
     phone = fields.String(validate=validate.OneOf(PHONE_MODES))
     message = fields.Boolean()
     questions = fields.List(fields.Nested(QuestionSchema))

@@ -104,11 +104,8 @@ def _validate_request(service: Service, req: BookingRequest) -> None:
 
 
 def _initial_status(service: Service, req: BookingRequest) -> str:
-    if req.payment_option == "online":
-        return "pending_payment"
-    if req.payment_option == "package":
-        raise NotAllowed("package_unavailable", "Booking with a package credit is not available yet.")
-    return "confirmed"
+    from backend import payments  # online: pending_payment; outside: as the expert chose; else confirmed
+    return payments.initial_status(service, req.payment_option)
 
 
 def _resolve_session(db: Session, service: Service, req: BookingRequest) -> ServiceSession:
@@ -133,13 +130,15 @@ def create_booking(db: Session, expert: Expert, service: Service, req: BookingRe
     _validate_request(service, req)
     found = idempotency.replay(db, key)  # fast path, before waiting for the lock
     if found:
-        return found
+        from backend import payments
+        return payments.after_replay(db, found)  # with a live Stripe client secret again
 
     lock_expert(db, expert.id)
     found = idempotency.replay(db, key)  # a parallel retry may have won while we waited
     if found:
         db.rollback()
-        return found
+        from backend import payments
+        return payments.after_replay(db, found)
 
     session: ServiceSession | None = None
     if service.kind == "personal":
@@ -169,11 +168,15 @@ def create_booking(db: Session, expert: Expert, service: Service, req: BookingRe
     db.flush()
     db.add(BookingEvent(booking_id=booking.id, type="created", actor="client", message=req.message or None,
                         data={"status": status, "start": iso_utc(start)}))
+    from backend import payments
+    payments.on_booking_created(db, booking, now)  # a package credit, under the same lock
     _touch_lead(db, expert, client, service, booked=status == "confirmed")
     notifications.booking_event(db, booking, "created", actor="client", message=req.message or None)
     body = {"booking": booking_view(booking, manage_url=manage_url)}
     idempotency.remember(db, key, 201, body)
     db.commit()
+    if status == "pending_payment":  # Stripe customer + card setup, after the commit (never under the lock)
+        body = payments.after_booking_created(db, booking, body)
     return 201, body
 
 
@@ -222,22 +225,9 @@ def public_location(service: Service) -> dict[str, Any]:
 
 
 def payment_view(booking: Booking) -> dict[str, Any] | None:
-    if not booking.payment_option:
-        return None
-    view: dict[str, Any] = {
-        "option": booking.payment_option,
-        "amount": booking.price_amount,
-        "currency": booking.price_currency,
-    }
-    if booking.payment_option == "online":
-        view["status"] = "paid" if booking.status == "confirmed" else (
-            "requires_payment" if booking.status == "pending_payment" else booking.status)
-        if booking.hold_expires_at:
-            view["hold_expires_at"] = iso_in(booking.hold_expires_at, booking.timezone)
-    elif booking.payment_option == "outside":
-        view["status"] = "pay_outside"
-        view["instructions"] = booking.service.outside_payment_instructions
-    return view
+    """``booking.payment``: built by the payments package from the payments recorded."""
+    from backend import payments
+    return payments.payment_view(booking)
 
 
 def booking_view(booking: Booking, *, manage_url: str | None = None, tz: str | None = None) -> dict[str, Any]:
@@ -375,8 +365,11 @@ def cancel_booking(db: Session, booking: Booking, *, actor: str, reason: str, no
     booking.hold_expires_at = None
     booking.ics_sequence += 1
     db.add(BookingEvent(booking_id=booking.id, type="cancelled", actor=actor, message=reason or None, data={}))
+    from backend import payments
+    payments.on_booking_cancelled(db, booking, actor=actor)  # credit back; refunds written per policy
     notifications.booking_event(db, booking, "cancelled", actor=actor, message=reason or None)
     db.commit()
+    payments.after_booking_cancelled(db, booking)  # refunds sent to Stripe, outside the lock
     return booking
 
 

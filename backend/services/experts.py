@@ -81,6 +81,7 @@ _SERVICE_COLUMNS = (
     "outside_payment_instructions", "location", "visibility", "capacity", "min_notice_minutes",
     "max_advance_days", "buffer_before_minutes", "buffer_after_minutes", "slot_interval_minutes",
     "daily_limit", "hold_minutes", "confirmation_note", "phone", "message", "questions", "position",
+    "outside_payment_status", "reminder_hours",
 )
 
 DEFAULT_POLICY = {"client_can_cancel": True, "client_can_reschedule": True, "cutoff_hours": 24, "refund": "full"}

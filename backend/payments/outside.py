@@ -1,0 +1,41 @@
+"""Payments made outside Kairos (bank transfer, cash…): the expert marks them paid."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from backend import notifications
+from backend.errors import NotAllowed
+from backend.models import Booking, BookingEvent, Payment, public_id
+from backend.payments import ledger
+from backend.services.bookings import mark_lead_booked
+
+
+def mark_paid(db: Session, booking: Booking, *, note: str = "") -> Booking:
+    """Record the outside payment (once); a ``pending`` booking turns ``confirmed``."""
+    booking = ledger.lock_booking(db, booking.id)
+    if booking.payment_option != "outside":
+        db.rollback()
+        raise NotAllowed("not_outside", "Only a booking paid outside Kairos can be marked paid.")
+    if booking.status == "cancelled":
+        db.rollback()
+        raise NotAllowed("cancelled", "This booking was cancelled.")
+    already = [p for p in ledger.payments_of(db, booking.id) if p.provider == "outside" and p.status == "succeeded"]
+    if already:
+        db.commit()
+        return booking
+    payment = Payment(id=public_id("pay"), booking_id=booking.id, provider="outside", provider_payment_id=None,
+                      amount=booking.price_amount or 0, currency=booking.price_currency or "usd",
+                      status="succeeded")
+    db.add(payment)
+    was_pending = booking.status == "pending"
+    if was_pending:
+        booking.status = "confirmed"
+        mark_lead_booked(db, booking)
+    db.add(BookingEvent(booking_id=booking.id, type="paid", actor="expert", message=note or None,
+                        data={"payment": payment.id, "amount": payment.amount, "currency": payment.currency,
+                              "provider": "outside", "status": booking.status}))
+    if was_pending:
+        notifications.booking_event(db, booking, "confirmed", actor="expert")
+    notifications.booking_event(db, booking, "payment_succeeded", actor="expert")
+    db.commit()
+    return booking
