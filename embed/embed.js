@@ -9,11 +9,11 @@
   var all = {}, on = {}, seen = new WeakSet(), done = {}, n = 0, dlg, cur;
   var BTN = { position: 'fixed', margin: '0', border: '0', display: 'block', cursor: 'pointer', color: '#fff' };
 
-  // Inline !important styles: beat host CSS, and no <style> for a strict CSP.
+  // Inline !important styles beat host CSS; no <style> (strict CSP).
   function css(el, o) { for (var k in o) el.style.setProperty(k, o[k], 'important'); return el; }
   function mk(tag, o, to) { var el = css(d.createElement(tag), o || {}); to && to.appendChild(el); return el; }
   function attr(el, k) { return el.getAttribute('data-kairos-' + k); }
-  function opts(el, o) { o = o || {}; OPTS.concat('service', 'expert').forEach(function (k) { o[k] = o[k] || attr(el, k); }); return o; }
+  function opts(el, o) { o = o || {}; OPTS.concat('service', 'expert', 'manage').forEach(function (k) { o[k] = o[k] || attr(el, k); }); return o; }
 
   function frame(o, el, pop) {
     var id = 'k' + ++n + Math.random().toString(36).slice(2, 8);
@@ -24,7 +24,7 @@
       border: '0', margin: '0', padding: '0', background: 'none' });
     f.title = o.title || 'Booking';
     f.allow = 'payment';
-    f.src = HOST + '/widget/' + encodeURIComponent(o.expert) + (o.service ? '/' + encodeURIComponent(o.service) : '') + '?' + q;
+    f.src = HOST + (o.manage ? '/manage/' + o.manage.split('/').pop() : '/widget/' + encodeURIComponent(o.expert) + (o.service ? '/' + encodeURIComponent(o.service) : '')) + '?' + q;
     var wg = all[id] = { id: id, f: f, el: el };
     f.addEventListener('load', function () { wg.up = 1; send(wg, 'hello'); cur == wg && send(wg, 'open'); });
     return wg;
@@ -38,7 +38,7 @@
     (on[type] || []).forEach(function (fn) { fn(detail, wg.el); });
   }
 
-  // Only from our origin, from the iframe named by wid, with a known type.
+  // Only from our origin and the wid's own iframe, with a known type.
   w.addEventListener('message', function (e) {
     if (e.origin !== HOST) return;
     var m = e.data, wg = m && m.kairos === 1 && all[m.wid], p = m && m.payload || {}, t = m && m.type;
@@ -63,7 +63,7 @@
     if (!el || seen.has(el)) return;
     seen.add(el);
     o = opts(el, o);
-    if (!o.expert) return;
+    if (!o.expert && !o.manage) return;
     var wg = frame(o, el);
     css(el, { 'min-height': '480px' }); // no jump while loading
     wg.f.addEventListener('load', function () { el.style.removeProperty('min-height'); });
@@ -135,7 +135,8 @@
 
   function api(cmd, o, fn) {
     o = o || {};
-    var el = o.el || o.selector && d.querySelector(o.selector);
+    var el = o.el || o.selector;
+    el = typeof el == 'string' ? d.querySelector(el) : el;
     if (cmd == 'inline') inline(el, o);
     else if (cmd == 'popup') el ? trigger(el, o) : popup(o);
     else if (cmd == 'floating') d.body ? floating(o) : d.addEventListener('DOMContentLoaded', function () { floating(o); });
@@ -145,13 +146,13 @@
   var q = K && K.q || [], busy;
   function scan() {
     busy = 0;
-    d.querySelectorAll('[data-kairos-expert]').forEach(function (e) { inline(e); });
+    d.querySelectorAll('[data-kairos-expert],[data-kairos-manage]').forEach(function (e) { inline(e); });
     d.querySelectorAll('[data-kairos-popup]').forEach(function (e) { trigger(e); });
   }
   w.Kairos = function () { api.apply(0, arguments); };
   w.Kairos.loaded = 1;
   scan();
-  q.forEach(function (a) { api.apply(0, a); }); // queued calls
+  q.forEach(function (a) { api.apply(0, a); });
   new MutationObserver(function () { busy || (busy = Promise.resolve().then(scan)); })
     .observe(d.documentElement, { childList: true, subtree: true });
 })(window, document);

@@ -116,8 +116,14 @@ export function createPicker(o) {
     drawCalendar();
     if (focusDay) focusSelected();
     if (s.months[monthKey(y, m)] === 'done') {
-      o.announce?.(days.length ? `${fmt.month(y, m)}: ${t('n_times', { n: (s.days[st.day] || []).length })}, ${st.day ? fmt.day(st.day) : ''}` : t('no_month', { month: fmt.month(y, m) }));
+      say(days.length ? `${fmt.month(y, m)}: ${t('n_times', { n: (s.days[st.day] || []).length })}, ${st.day ? fmt.day(st.day) : ''}` : t('no_month', { month: fmt.month(y, m) }));
     }
+  }
+
+  // Announce the times; right after a time-zone switch, say the new zone with them.
+  function say(text) {
+    o.announce?.(st.note ? `${st.note} ${text}` : text);
+    st.note = null;
   }
 
   const monthDays = (s) => Object.keys(s.days).filter((d) => d.startsWith(monthKey(st.y, st.m)) && s.days[d].length).sort();
@@ -297,7 +303,7 @@ export function createPicker(o) {
       s.error = e;
     }
     drawList(more);
-    if (s.state === 'done') o.announce?.(s.list.length ? t('n_times', { n: s.list.length }) : t('no_sessions'));
+    if (s.state === 'done') say(s.list.length ? t('n_times', { n: s.list.length }) : t('no_sessions'));
   }
 
   function drawList(more = false) {
@@ -421,7 +427,8 @@ export function createPicker(o) {
   function setTz(zone) {
     st.tz = zone;
     o.onTz?.(zone);
-    o.announce?.(t('tz_changed', { tz: zone }));
+    st.note = t('tz_changed', { tz: zone }); // said again with the new times, which replace it
+    o.announce?.(st.note);
     if (personal) {
       const today = todayIn(zone);
       const [ty, tm] = parse(today);

@@ -235,6 +235,14 @@ export function firstDay() {
   }
 }
 
+const RENAMED = {
+  'Asia/Calcutta': 'Asia/Kolkata', 'Asia/Saigon': 'Asia/Ho_Chi_Minh', 'Europe/Kiev': 'Europe/Kyiv',
+  'Asia/Katmandu': 'Asia/Kathmandu', 'Asia/Rangoon': 'Asia/Yangon', 'America/Godthab': 'America/Nuuk',
+  'Atlantic/Faeroe': 'Atlantic/Faroe', 'Pacific/Enderbury': 'Pacific/Kanton', 'Pacific/Truk': 'Pacific/Chuuk',
+  'Pacific/Ponape': 'Pacific/Pohnpei', 'America/Buenos_Aires': 'America/Argentina/Buenos_Aires',
+  'America/Indianapolis': 'America/Indiana/Indianapolis', 'America/Louisville': 'America/Kentucky/Louisville',
+};
+
 export function timeZones() {
   let list = [];
   try {
@@ -243,5 +251,8 @@ export function timeZones() {
     list = [];
   }
   if (!list.includes('UTC')) list = [...list, 'UTC'];
-  return list;
+  // Chromium lists some zones only under their old names (Asia/Calcutta): add today's, which
+  // clients search for (and which Intl and the server both accept).
+  const renamed = list.map((z) => RENAMED[z]).filter(Boolean);
+  return renamed.length ? [...list, ...renamed].sort() : list;
 }

@@ -29,11 +29,13 @@ def _origin(url: str) -> str:
 
 def _widget_csp(frame_ancestors: str) -> str:
     stripe_origin = _origin(_settings().stripe_js_url)
+    # Stripe.js talks to its API and opens 3-D Secure frames on other Stripe hosts.
+    stripe_extra = " https://api.stripe.com https://hooks.stripe.com" if "stripe.com" in stripe_origin else ""
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' {stripe_origin}",
-        f"frame-src {stripe_origin}",
-        f"connect-src 'self' {stripe_origin}",
+        f"frame-src {stripe_origin}{stripe_extra}",
+        f"connect-src 'self' {stripe_origin}{stripe_extra}",
         "style-src 'self'",
         "img-src 'self' data: https:",
         "base-uri 'none'",

@@ -1,20 +1,39 @@
-"""What Kairos tells people when a booking changes: emails and expert webhooks, through the outbox."""
+"""What Kairos tells people when a booking changes: emails and expert webhooks, through the outbox.
+
+``booking_event`` is the one entry point every booking change calls, inside its own
+transaction: the rows it adds commit or roll back with the change (nothing is sent
+here; ``backend.worker`` delivers). What each event queues:
+
+- client email: ``booking_confirmed`` the first time a booking is confirmed (created
+  confirmed, confirmed by hand, or paid), ``booking_rescheduled``, ``booking_cancelled``,
+  ``booking_shared`` (a session set up by the expert), ``payment_refunded``;
+- expert email (to ``notification_email or email``): new booking, reschedule,
+  cancellation with the client's message — not for changes the expert made;
+- one webhook row per active endpoint subscribed to the API.md type, the event id
+  fixed now so retries resend the same id.
+"""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.models import Booking
+from backend.models import Booking, OutboxMessage, WebhookEndpoint
+from backend.notifications import webhooks
 from backend.outbox import enqueue
+from backend.timeutil import iso_utc
 
-#: Booking events and the emails each one sends (webhooks follow the event name).
-EVENT_EMAILS = {
-    "created": ("booking_confirmed",),
-    "confirmed": ("booking_confirmed",),
-    "rescheduled": ("booking_rescheduled",),
-    "cancelled": ("booking_cancelled",),
-    "shared": ("booking_shared",),
+#: Booking events that may be the booking's confirmation (when the booking is confirmed afterwards).
+CONFIRMING_EVENTS = ("created", "confirmed", "payment_succeeded")
+#: Webhook types that follow directly from an event (``booking.confirmed`` follows the confirmation).
+EVENT_WEBHOOKS = {
+    "created": "booking.created",
+    "rescheduled": "booking.rescheduled",
+    "cancelled": "booking.cancelled",
+    "payment_succeeded": "payment.succeeded",
+    "payment_refunded": "payment.refunded",
 }
 
 
@@ -25,10 +44,91 @@ def booking_event(db: Session, booking: Booking, event: str, *, actor: str = "sy
     ``event`` is one of created, confirmed, rescheduled, cancelled, shared,
     payment_succeeded, payment_refunded.
     """
-    if event == "created" and booking.status != "confirmed":
+    types = [EVENT_WEBHOOKS[event]] if event in EVENT_WEBHOOKS else []
+    expert_to = booking.expert.notification_email or booking.expert.email
+    by_expert = actor == "expert"
+
+    if event in CONFIRMING_EVENTS and booking.status == "confirmed" and _first_confirmation(db, booking, event):
+        # The key makes the confirmation once per booking even when a payment path reports it twice
+        # (the Stripe webhook and the widget's return both say "paid", or confirmed + payment_succeeded).
+        _email(db, booking, "booking_confirmed", booking.client.email, actor=actor,
+               dedupe_key=_confirmation_key(booking))
+        if not by_expert:
+            _email(db, booking, "expert_booking_created", expert_to, actor=actor, message=booking.message or None)
+        types.append("booking.confirmed")
+    elif event == "rescheduled":
+        booking.reminder_sent_at = None  # the new time earns its own reminder
+        if booking.status == "confirmed":
+            _email(db, booking, "booking_rescheduled", booking.client.email, actor=actor,
+                   previous_start=previous_start)
+        if not by_expert:
+            _email(db, booking, "expert_booking_rescheduled", expert_to, actor=actor, previous_start=previous_start)
+    elif event == "cancelled" and (booking.source == "expert" or _was_confirmed(db, booking)):
+        # An abandoned payment hold that expires was never promised to anyone: no email, only the webhook.
+        _email(db, booking, "booking_cancelled", booking.client.email, actor=actor, message=message)
+        if not by_expert:
+            _email(db, booking, "expert_booking_cancelled", expert_to, actor=actor, message=message)
+    elif event == "shared":
+        _email(db, booking, "booking_shared", booking.client.email, actor=actor)
+    elif event == "payment_refunded":
+        _email(db, booking, "payment_refunded", booking.client.email, actor=actor)
+
+    if types:
+        _webhooks(db, booking, types)
+
+
+def reminder(db: Session, booking: Booking) -> OutboxMessage:
+    """Queue the reminder of ``booking`` (the worker calls this once per booking and start)."""
+    return _email(db, booking, "booking_reminder", booking.client.email, actor="system",
+                  dedupe_key=f"reminder:{booking.id}:{iso_utc(booking.start)}")
+
+
+def _confirmation_key(booking: Booking) -> str:
+    # ics_sequence rises on cancel, so a booking confirmed again after a cancellation is confirmed again.
+    return f"confirmed:{booking.id}:{booking.ics_sequence}"
+
+
+def _first_confirmation(db: Session, booking: Booking, event: str) -> bool:
+    if event == "created":
+        return True  # a brand-new booking has no earlier confirmation: no query on the booking hot path
+    return db.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == _confirmation_key(booking))) is None
+
+
+def _was_confirmed(db: Session, booking: Booking) -> bool:
+    """Whether the client was ever sent a confirmation of this booking."""
+    # Equality on the unique key (served by its index) for each SEQUENCE the booking has had; it stays small.
+    keys = [f"confirmed:{booking.id}:{n}" for n in range(booking.ics_sequence + 1)]
+    return db.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.in_(keys)).limit(1)) is not None
+
+
+def _email(db: Session, booking: Booking, topic: str, to: str, *, actor: str, message: str | None = None,
+           previous_start: datetime | None = None, dedupe_key: str | None = None) -> OutboxMessage:
+    # A snapshot of the event's time and SEQUENCE: a retry after a later change still tells this event.
+    payload: dict[str, Any] = {
+        "booking_id": booking.id, "to": to, "actor": actor, "status": booking.status,
+        "start": iso_utc(booking.start), "end": iso_utc(booking.end), "timezone": booking.timezone,
+        "sequence": booking.ics_sequence,
+    }
+    if message:
+        payload["message"] = message
+    if previous_start is not None:
+        payload["previous_start"] = iso_utc(previous_start)
+    row = enqueue(db, "email", topic, payload, expert_id=booking.expert_id)
+    row.dedupe_key = dedupe_key
+    return row
+
+
+def _webhooks(db: Session, booking: Booking, types: list[str]) -> None:
+    endpoints = db.scalars(select(WebhookEndpoint).where(WebhookEndpoint.expert_id == booking.expert_id,
+                                                         WebhookEndpoint.active.is_(True))).all()
+    if not endpoints:
         return
-    for topic in EVENT_EMAILS.get(event, ()):
-        payload = {"booking_id": booking.id, "actor": actor}
-        if previous_start is not None:
-            payload["previous_start"] = previous_start.isoformat()
-        enqueue(db, "email", topic, payload, expert_id=booking.expert_id)
+    from backend.services.bookings import booking_view  # late: services.bookings imports this package
+    data = {"booking": booking_view(booking, tz=booking.expert.timezone)}
+    for event_type in types:
+        # One event (one id) per change, shared by every endpoint, as receivers de-duplicate by id.
+        event = webhooks.new_event(event_type, data)
+        for endpoint in endpoints:
+            if event_type in (endpoint.events or []):
+                enqueue(db, "webhook", event_type, {"endpoint_id": endpoint.id, "booking_id": booking.id,
+                                                    "event": event}, expert_id=booking.expert_id)
