@@ -19,6 +19,9 @@ export const cfg = JSON.parse($('#kairos-config').textContent);
 setBase(cfg.api);
 export const popup = params.get('popup') === '1';
 
+// The step names a host page's analytics sees in kairos:step (as the README lists them).
+const stepName = (step) => ({ services: 'service', done: 'confirmation' }[step] || step);
+
 // ---- start the network first -------------------------------------------------------
 
 export const S = {
@@ -119,7 +122,7 @@ async function boot() {
   main.removeAttribute('aria-busy');
   S.ready = true;
   send('ready', { expert: cfg.expert, service: cfg.service || null });
-  send('step', { step: first });
+  send('step', { step: stepName(first) });
 }
 
 function fatal(e) {
@@ -156,7 +159,7 @@ export function go(step, opts = {}) {
   replace(view, fn());
   document.title = [titleOf(step), S.expert && S.expert.name].filter(Boolean).join(' · ');
   if (opts.focus !== false) focusHeading(view, cfg.mode === 'page');
-  if (changed && S.ready) send('step', { step });
+  if (changed && S.ready) send('step', { step: stepName(step) });
 }
 
 export function titleOf(step) {

@@ -205,7 +205,7 @@ async function submit() {
     else complete();
   } catch (e) {
     S.busy = false;
-    send('booking-failed', { code: e.code, status: e.status });
+    send('booking-failed', { code: e.code, message: e.message, status: e.status });
     if (e.code === 'idempotency_conflict') S.attempt = null;
     if (e.code === 'slot_unavailable') {
       S.slot = null;

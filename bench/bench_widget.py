@@ -1,0 +1,193 @@
+"""The widget's weight and speed, against the budgets of the widget issue:
+
+- embed.js gzipped, budget 3 KB;
+- everything the widget's first screen loads (HTML, CSS, JS, JSON; Stripe.js aside), as the bytes
+  Chromium actually received (encoded body sizes), budget 30 KB, for the service list
+  (/widget/{expert}) and for a direct service link (/widget/{expert}/{service});
+- the time from inserting the snippet into a host page to the first slot buttons on screen,
+  median and p90 of 10 in headless Chromium, with a cold cache (a fresh browser context each run)
+  and a warm one (embed.js and the widget's files cached, as for a returning visitor).
+
+A live `kairos serve` (its own SQLite database, demo expert) serves the widget on 127.0.0.1 and a
+static host site on localhost serves the host page: two origins, as on a real expert's site.
+
+Run from the repository root:  .venv/bin/python bench/bench_widget.py [--runs 10]
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from e2e.conftest import HostSite, LiveServer, _browser_path  # noqa: E402
+
+EMBED_BUDGET = 3 * 1024
+FIRST_SCREEN_BUDGET = 30 * 1024
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--no-first-run", "--disable-sync"]
+
+# Runs in every frame before its own scripts: inside the widget, note when the first slot button
+# has been laid out and is about to be painted (Date.now(), comparable with the host page's).
+FIRST_SLOT_PROBE = """
+if (location.pathname.startsWith('/widget/')) {
+  new MutationObserver(function (_, obs) {
+    if (document.querySelector('button.time, button.sess-btn')) {
+      obs.disconnect();
+      requestAnimationFrame(function () { window.__firstSlotAt = Date.now(); });
+    }
+  }).observe(document, {childList: true, subtree: true});
+}
+"""
+
+INSERT_SNIPPET = """([src, expert, service]) => {
+  window.__insertedAt = Date.now();
+  const div = document.createElement('div');
+  div.dataset.kairosExpert = expert;
+  div.dataset.kairosService = service;
+  document.body.append(div);
+  const s = document.createElement('script');
+  s.src = src;
+  s.async = true;
+  document.body.append(s);
+}"""
+
+
+def kb(n: float) -> str:
+    return f"{n / 1024:.1f} KB"
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "OVER BUDGET"
+
+
+def embed_size(server: LiveServer) -> None:
+    source = (ROOT / "embed" / "embed.js").read_bytes()
+    gz9 = len(gzip.compress(source, 9, mtime=0))
+    req = urllib.request.Request(server.url + "/embed.js", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req) as res:
+        served = len(res.read())
+        encoding = res.headers.get("Content-Encoding")
+    print("embed.js")
+    print(f"  source {len(source):>6} B   gzip -9 {gz9:>5} B   served ({encoding}) {served:>5} B   "
+          f"budget {EMBED_BUDGET} B: {verdict(max(gz9, served) <= EMBED_BUDGET)}")
+
+
+def first_screen(browser, server: LiveServer, host: HostSite, path: str, ready: str) -> tuple[int, list]:
+    """Load the widget at ``path`` in an iframe on a host page; sum what its first screen received."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US",
+                                  timezone_id="America/New_York")
+    page = context.new_page()
+    got: list[tuple[str, str, int]] = []
+    pending: set = set()
+    page.on("request", lambda r: pending.add(r) if r.url.startswith(server.url) else None)
+
+    def finished(request) -> None:
+        pending.discard(request)
+        if not request.url.startswith(server.url) or request.url.endswith("/embed.js"):
+            return
+        response = request.response()
+        size = request.sizes()["responseBodySize"]
+        got.append((urlparse(request.url).path + ("?…" if urlparse(request.url).query else ""),
+                    (response.headers.get("content-encoding") or "identity") if response else "-", size))
+
+    page.on("requestfinished", finished)
+    page.on("requestfailed", lambda r: pending.discard(r))
+    url = host.page("bench-first-screen.html", f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>bench</title></head><body><iframe title="Booking" src="{server.url}{path}?origin={host.origin}&wid=bench"
+style="width:100%;height:900px;border:0"></iframe></body></html>""")
+    page.goto(url)
+    page.frame_locator("iframe").locator(ready).first.wait_for(state="visible", timeout=15000)
+    # Let whatever the first screen still asks for arrive (and nothing is hovered or focused, so the
+    # later steps, loaded on intent, stay out of it).
+    quiet_since = time.time()
+    while time.time() - quiet_since < 0.5:
+        if pending:
+            quiet_since = time.time()
+        page.wait_for_timeout(50)
+    context.close()
+    return sum(size for _, _, size in got), got
+
+
+def time_to_slots(browser, server: LiveServer, host: HostSite, runs: int, warm: bool) -> list[float]:
+    url = host.page("bench-host.html", """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>An expert's site</title></head>
+<body><h1>Book a session</h1></body></html>""")
+    samples = []
+    context = None
+    for i in range(runs + (1 if warm else 0)):
+        if context is None or not warm:
+            if context:
+                context.close()
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US",
+                                          timezone_id="America/New_York")
+            context.add_init_script(FIRST_SLOT_PROBE)
+        page = context.new_page()
+        page.goto(url)
+        page.evaluate(INSERT_SNIPPET, [f"{server.url}/embed.js", "demo", "intro-call"])
+        frame_locator = page.frame_locator("iframe")
+        frame_locator.locator("button.time").first.wait_for(state="visible", timeout=15000)
+        frame = next(f for f in page.frames if "/widget/" in f.url)
+        frame.wait_for_function("window.__firstSlotAt !== undefined")
+        elapsed = frame.evaluate("window.__firstSlotAt") - page.evaluate("window.__insertedAt")
+        page.close()
+        if warm and i == 0:
+            continue  # the first visit fills the cache
+        samples.append(float(elapsed))
+    context.close()
+    return samples
+
+
+def summary(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p90 = ordered[max(0, int(round(len(ordered) * 0.9)) - 1)]
+    return (f"median {statistics.median(ordered):6.0f} ms   p90 {p90:6.0f} ms   "
+            f"(min {ordered[0]:.0f}, max {ordered[-1]:.0f}, n={len(ordered)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = LiveServer(Path(tmp)).start()
+        host_root = Path(tmp) / "host"
+        host_root.mkdir()
+        host = HostSite(host_root)
+        try:
+            server.kairos("demo")
+            embed_size(server)
+            with sync_playwright() as p:
+                launch = {"args": LAUNCH_ARGS}
+                if _browser_path():
+                    launch["executable_path"] = _browser_path()
+                browser = p.chromium.launch(**launch)
+                print("\nwidget first screen (bytes received by Chromium, encoded; embed.js not counted)")
+                for label, path, ready in (("service list", "/widget/demo", "button.svc-btn"),
+                                           ("direct service link", "/widget/demo/intro-call", "button.time")):
+                    total, items = first_screen(browser, server, host, path, ready)
+                    print(f"  {label} ({path}): {total} B = {kb(total)}   "
+                          f"budget {kb(FIRST_SCREEN_BUDGET)}: {verdict(total <= FIRST_SCREEN_BUDGET)}")
+                    for name, encoding, size in sorted(items, key=lambda x: -x[2]):
+                        print(f"      {size:>6} B  {encoding:<8} {name}")
+                print(f"\ninserting the snippet → first slot buttons on screen (headless Chromium, loopback)")
+                print(f"  cold cache: {summary(time_to_slots(browser, server, host, args.runs, warm=False))}")
+                print(f"  warm cache: {summary(time_to_slots(browser, server, host, args.runs, warm=True))}")
+                browser.close()
+        finally:
+            host.stop()
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

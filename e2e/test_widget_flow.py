@@ -1,0 +1,362 @@
+"""The booking flow as a client lives it, inside a widget embedded on another site.
+
+Keyboard only; a slot taken by someone else while the client types; time zones and the 12/24-hour
+clock; a group class and a series with seats; Back on every step.
+"""
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Frame, FrameLocator, Page, expect
+
+from e2e.conftest import host_page
+
+TIME = re.compile(r"^\d{1,2}:\d{2}")
+NY = ZoneInfo("America/New_York")
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args, request):
+    return {**browser_context_args, "timezone_id": "Europe/Paris", "locale": "en-GB",
+            "viewport": {"width": 1280, "height": 900}, **getattr(request, "param", {})}
+
+
+def embed(page: Page, server, host, name: str, service: str | None = None, expert: str = "demo") -> FrameLocator:
+    attrs = f'data-kairos-expert="{expert}"' + (f' data-kairos-service="{service}"' if service else "")
+    page.goto(host.page(name, host_page(server.url, f'<div id="booking" {attrs}></div>')))
+    page.wait_for_function("window.kairosEvents.some(e => e.type === 'kairos:ready')")
+    return page.frame_locator("#booking iframe")
+
+
+def widget_frame(page: Page) -> Frame:
+    return next(f for f in page.frames if "/widget/" in f.url)
+
+
+def api(server, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+    req = urllib.request.Request(server.url + path, method=method, data=json.dumps(body).encode() if body else None,
+                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req) as res:
+        return json.loads(res.read() or b"{}")
+
+
+def times(frame: FrameLocator) -> list[str]:
+    buttons = frame.locator(".times").get_by_role("button", name=TIME)
+    expect(buttons.first).to_be_visible()
+    return [t.strip() for t in buttons.all_inner_texts()]
+
+
+def spaces(text: str) -> str:
+    return re.sub(r"[\u202f\u00a0\s]+", " ", text).strip()
+
+
+# ---- keyboard only -------------------------------------------------------------------------------------
+
+def focused(frame: Frame) -> dict:
+    return frame.evaluate("""() => {
+      const e = document.activeElement;
+      const label = e.labels && e.labels[0] ? e.labels[0].textContent : '';
+      return {tag: e.tagName.toLowerCase(), cls: String(e.className), name: e.getAttribute('name') || '',
+              text: (e.textContent || '').trim(), label: e.getAttribute('aria-label') || label};
+    }""")
+
+
+def tab_to(page: Page, frame: Frame, want, limit: int = 40) -> dict:
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        now = focused(frame)
+        if want(now):
+            return now
+    raise AssertionError(f"Tab never reached the control; last focus: {now}")
+
+
+def test_the_keyboard_alone_completes_a_booking(page: Page, server, host):
+    frame_loc = embed(page, server, host, "keyboard.html")
+    frame = widget_frame(page)
+    # From the host page's top, Tab walks into the widget and onto the first service.
+    tab_to(page, frame, lambda f: "svc-btn" in f["cls"] and f["text"] == "Intro call")
+    page.keyboard.press("Enter")
+    expect(frame_loc.get_by_role("heading", name="Choose a time")).to_be_focused()
+    # The calendar is one Tab stop (the selected day); arrows move inside it.
+    day = tab_to(page, frame, lambda f: "day" in f["cls"].split())
+    assert "sel" in day["cls"].split() and "available" in day["label"]
+    page.keyboard.press("ArrowRight")
+    assert focused(frame)["label"] != day["label"], "ArrowRight moves to the next day"
+    page.keyboard.press("ArrowLeft")
+    assert focused(frame)["label"] == day["label"]
+    page.keyboard.press("Enter")
+    chosen = tab_to(page, frame, lambda f: f["cls"] == "time")
+    page.keyboard.press("Enter")
+    expect(frame_loc.get_by_role("heading", name="Your details")).to_be_focused()
+    tab_to(page, frame, lambda f: f["name"] == "client.name")
+    page.keyboard.type("Kim Lowe")
+    tab_to(page, frame, lambda f: f["name"] == "client.email")
+    page.keyboard.type("kim@example.com")
+    tab_to(page, frame, lambda f: f["tag"] == "button" and f["text"] == "Next")
+    page.keyboard.press("Enter")
+    expect(frame_loc.get_by_role("heading", name="Review and confirm")).to_be_focused()
+    expect(frame_loc.locator(".review")).to_contain_text(chosen["text"])
+    tab_to(page, frame, lambda f: f["text"] == "Confirm booking")
+    page.keyboard.press("Enter")
+    expect(frame_loc.get_by_role("heading", name="You’re booked")).to_be_focused()
+    page.wait_for_function("window.kairosEvents.some(e => e.type === 'kairos:booking-completed')")
+
+
+# ---- a slot taken meanwhile ----------------------------------------------------------------------------------
+
+def test_a_slot_stolen_mid_flow_brings_the_client_back_to_fresh_times_with_their_details_kept(page: Page, server, host):
+    frame = embed(page, server, host, "stolen.html", "intro-call")
+    first = frame.locator(".times").get_by_role("button", name=TIME).first
+    expect(first).to_be_visible()
+    stolen_label = first.inner_text().strip()
+    first.click()
+    frame.get_by_label("Name").fill("Lou Mars")
+    frame.get_by_label("Email").fill("lou@example.com")
+    frame.get_by_label("Message").fill("Looking forward to it")
+    picked = page.evaluate("window.kairosEvents.find(e => e.type === 'kairos:slot-selected').detail")
+
+    # Someone else books that very time through the API while Lou is typing.
+    taken = api(server, "POST", "/api/v1/experts/demo/services/intro-call/bookings",
+                {"start": picked["start"], "timezone": picked["timezone"],
+                 "client": {"name": "Quick Rival", "email": "rival@example.com"}})
+    assert taken["booking"]["status"] == "confirmed"
+
+    frame.get_by_role("button", name="Next").click()
+    frame.get_by_role("button", name="Confirm booking").click()
+    expect(frame.get_by_role("alert")).to_have_text("That time was just taken. Please pick another.")
+    expect(frame.get_by_role("heading", name="Choose a time")).to_be_focused()
+    # The times were asked for again: the stolen one is gone, the others are there.
+    fresh = times(frame)
+    assert stolen_label not in fresh and fresh
+    page.wait_for_function("window.kairosEvents.some(e => e.type === 'kairos:booking-failed')")
+    failed = page.evaluate("window.kairosEvents.filter(e => e.type === 'kairos:booking-failed')")
+    assert failed[-1]["detail"]["code"] == "slot_unavailable" and failed[-1]["detail"]["message"]
+
+    frame.locator(".times").get_by_role("button", name=TIME).first.click()
+    expect(frame.get_by_label("Name")).to_have_value("Lou Mars")
+    expect(frame.get_by_label("Email")).to_have_value("lou@example.com")
+    expect(frame.get_by_label("Message")).to_have_value("Looking forward to it")
+    frame.get_by_role("button", name="Next").click()
+    frame.get_by_role("button", name="Confirm booking").click()
+    expect(frame.get_by_role("heading", name="You’re booked")).to_be_visible()
+
+
+# ---- time zones and the clock ------------------------------------------------------------------------------
+
+def a_later_weekday(days_ahead: int = 4) -> date:
+    day = datetime.now(NY).date() + timedelta(days=days_ahead)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def open_day(frame: FrameLocator, day: date) -> None:
+    button = frame.locator(f'.day[data-date="{day.isoformat()}"]')
+    expect(frame.locator(".day").first).to_be_visible()
+    if button.count() == 0:
+        frame.get_by_role("button", name="Next month").click()
+    expect(button).to_have_class(re.compile(r"\bhas\b"))
+    button.click()
+    expect(button).to_have_attribute("aria-pressed", "true")
+
+
+def labels_from_api(server, day: date, tz: str) -> list[str]:
+    """The times the widget must show for ``day`` in ``tz``, as the API gives them (en-GB, 24-hour)."""
+    slots = api(server, "GET", f"/api/v1/experts/demo/services/intro-call/slots?start={day}&end={day}&timezone={tz}")
+    return [f"{datetime.fromisoformat(s['start']).hour}:{datetime.fromisoformat(s['start']).minute:02d}"
+            for s in slots["slots"]]
+
+
+@pytest.mark.parametrize("browser_context_args", [{"timezone_id": "America/New_York"}], indirect=True,
+                         ids=["browser-in-new-york"])
+def test_switching_the_time_zone_shows_the_same_slots_at_their_local_times(page: Page, server, host):
+    frame = embed(page, server, host, "tz.html", "intro-call")
+    day = a_later_weekday()
+    nine_ny = datetime(day.year, day.month, day.day, 9, 0, tzinfo=NY)
+    in_paris = nine_ny.astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M")
+    in_kolkata = nine_ny.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%H:%M")
+    if nine_ny.utcoffset() == timedelta(hours=-5):  # New York on standard time, as in late November
+        assert (in_paris, in_kolkata) == ("15:00", "19:30")
+    shown = frame.locator(".times").get_by_role("button")
+    # The browser's zone is detected and shown.
+    tz_field = frame.get_by_label("Time zone")
+    expect(tz_field).to_have_value("America/New_York")
+    open_day(frame, day)
+    expect(shown).to_have_text(labels_from_api(server, day, "America/New_York"))
+    expect(shown.first).to_have_text("9:00")
+    expect(shown.last).to_have_text("16:30")
+
+    tz_field.fill("Europe/Paris")
+    expect(frame.locator("#live")).to_contain_text("Times now shown in Europe/Paris.")
+    expect(frame.locator(".tz-hint")).to_contain_text("Central European")
+    expect(shown).to_have_text(labels_from_api(server, day, "Europe/Paris"))
+    expect(shown.first).to_have_text(in_paris)
+
+    # Clients type today's name of their zone (Chromium itself still says Asia/Calcutta).
+    tz_field.fill("Asia/Kolkata")
+    expect(frame.locator("#live")).to_contain_text("Times now shown in Asia/Kolkata.")
+    expect(frame.locator(".tz-hint")).to_contain_text("India")
+    expect(shown).to_have_text(labels_from_api(server, day, "Asia/Kolkata"))
+    expect(shown.filter(has_text=in_kolkata)).to_have_count(1)
+    # The client books in their own zone; the booking says so.
+    shown.filter(has_text=in_kolkata).click()
+    expect(frame.locator(".meta.when")).to_contain_text(f"{in_kolkata} – ")
+    frame.get_by_label("Name").fill("Mira Nair")
+    frame.get_by_label("Email").fill("mira@example.com")
+    frame.get_by_role("button", name="Next").click()
+    expect(frame.locator(".review")).to_contain_text("(Asia/Kolkata)")
+    frame.get_by_role("button", name="Confirm booking").click()
+    expect(frame.locator(".summary")).to_contain_text("Asia/Kolkata")
+    page.wait_for_function("window.kairosEvents.some(e => e.type === 'kairos:booking-completed')")
+    booking = page.evaluate("window.kairosEvents.find(e => e.type === 'kairos:booking-completed').detail.booking")
+    assert booking["timezone"] == "Asia/Kolkata"
+    assert datetime.fromisoformat(booking["start"]) == nine_ny
+    assert booking["start"] == nine_ny.astimezone(ZoneInfo("Asia/Kolkata")).isoformat()
+
+
+def test_the_clock_switches_between_12_and_24_hours(page: Page, server, host):
+    frame = embed(page, server, host, "clock.html", "intro-call")
+    clock = frame.get_by_role("group", name="Clock")
+    h12, h24 = clock.get_by_role("button", name="12h"), clock.get_by_role("button", name="24h")
+    expect(h24).to_have_attribute("aria-pressed", "true")  # en-GB reads 24-hour times
+    as_24 = times(frame)
+    assert all(re.fullmatch(r"\d{1,2}:\d{2}", t) for t in as_24)
+    h12.click()
+    expect(h12).to_have_attribute("aria-pressed", "true")
+    expect(h24).to_have_attribute("aria-pressed", "false")
+
+    def twelve(label: str) -> str:
+        hour, minute = map(int, label.split(":"))
+        return f"{hour % 12 or 12}:{minute:02d} {'am' if hour < 12 else 'pm'}"
+
+    expect(frame.locator(".times").get_by_role("button").first).to_have_text(re.compile(r"(am|pm)$", re.I))
+    assert [spaces(t).lower() for t in times(frame)] == [twelve(t) for t in as_24]
+    h24.click()
+    assert times(frame) == as_24
+
+
+# ---- group classes and series ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def riverside(server):
+    """An expert with a group class (two dated sessions) and a three-week series, in a park."""
+    token = server.kairos("create-expert", "riverside", "--email", "river@example.com", "--name", "Riverside Yoga",
+                          "--timezone", "America/New_York").strip().splitlines()[-1]
+    park = {"type": "in_person", "name": "Riverside Park", "address": "1 River Road, Boston"}
+    api(server, "POST", "/api/v1/admin/services", {
+        "slug": "park-yoga", "name": "Yoga in the park", "kind": "group", "duration_minutes": 60, "capacity": 8,
+        "location": park, "description": "An hour of yoga by the river."}, token)
+    api(server, "POST", "/api/v1/admin/services", {
+        "slug": "spring-course", "name": "Three-week course", "kind": "series", "duration_minutes": 90,
+        "capacity": 5, "location": park}, token)
+    first = a_later_weekday(5)
+    sessions = {"park-yoga": [], "spring-course": []}
+    for service, days, hour, minutes, capacity in (("park-yoga", (0, 7), 10, 60, 8),
+                                                  ("spring-course", (1, 8, 15), 18, 90, 5)):
+        for offset in days:
+            d = first + timedelta(days=offset)
+            start = datetime(d.year, d.month, d.day, hour, tzinfo=NY)
+            api(server, "POST", f"/api/v1/admin/services/{service}/sessions",
+                {"start": start.isoformat(), "end": (start + timedelta(minutes=minutes)).isoformat(),
+                 "capacity": capacity}, token)
+            sessions[service].append(start)
+    return sessions
+
+
+def test_a_group_class_shows_its_dates_place_and_seats_and_books_a_seat(page: Page, server, host, riverside):
+    frame = embed(page, server, host, "group.html", expert="riverside")
+    frame.get_by_role("button", name=re.compile("Yoga in the park")).click()
+    expect(frame.get_by_role("heading", name="Choose a date")).to_be_focused()
+    sessions = frame.locator(".sess-btn")
+    expect(sessions).to_have_count(2)
+    first = riverside["park-yoga"][0].astimezone(ZoneInfo("Europe/Paris"))
+    day_heading = re.compile(first.strftime("^%A,? %-d %B %Y$"))  # en-GB: "Thursday, 26 November 2026"
+    expect(frame.get_by_role("heading", name=day_heading)).to_be_visible()
+    expect(frame.locator(".sess-place").first).to_have_text("Riverside Park, 1 River Road, Boston")
+    expect(sessions.first).to_contain_text(f"{first:%H:%M} – ")
+    expect(sessions.first).to_contain_text("8 seats left")
+    sessions.first.click()
+    frame.get_by_label("Name").fill("Noa Park")
+    frame.get_by_label("Email").fill("noa@example.com")
+    frame.get_by_role("button", name="Next").click()
+    expect(frame.locator(".review")).to_contain_text("Riverside Park")
+    frame.get_by_role("button", name="Confirm booking").click()
+    expect(frame.get_by_role("heading", name="You’re booked")).to_be_visible()
+    frame.get_by_role("button", name="Book another time").click()
+    frame.get_by_role("button", name=re.compile("Yoga in the park")).click()
+    expect(frame.locator(".sess-btn").first).to_contain_text("7 seats left")
+    expect(frame.locator(".sess-btn").last).to_contain_text("8 seats left")
+
+
+def test_a_series_shows_all_its_dates_and_books_them_as_one(page: Page, server, host, riverside):
+    frame = embed(page, server, host, "series.html", "spring-course", expert="riverside")
+    expect(frame.get_by_role("heading", name="Choose a date")).to_be_visible()
+    series = frame.locator(".sess-btn")
+    expect(series).to_have_count(1)  # sold whole: one choice listing its dates
+    paris = ZoneInfo("Europe/Paris")
+    for start in riverside["spring-course"]:
+        expect(series).to_contain_text(start.astimezone(paris).strftime("%a %-d %b"))
+    expect(series).to_contain_text("5 seats left")
+    series.click()
+    frame.get_by_label("Name").fill("Oli Quinn")
+    frame.get_by_label("Email").fill("oli@example.com")
+    frame.get_by_role("button", name="Next").click()
+    frame.get_by_role("button", name="Confirm booking").click()
+    expect(frame.get_by_role("heading", name="You’re booked")).to_be_visible()
+    slots = api(server, "GET", f"/api/v1/experts/riverside/services/spring-course/slots?"
+                f"start={date.today()}&end={date.today() + timedelta(days=40)}&timezone=Europe/Paris")["slots"]
+    assert [s["seats_left"] for s in slots] == [4]
+
+
+# ---- Back keeps everything ------------------------------------------------------------------------------------
+
+def test_back_on_every_step_keeps_what_the_client_chose_and_typed(page: Page, server, host):
+    frame = embed(page, server, host, "back.html")
+    frame.get_by_role("button", name=re.compile("Coaching session")).click()
+    expect(frame.get_by_role("heading", name="Choose a time")).to_be_focused()
+    day = frame.locator(".day.sel")
+    chosen_day = day.get_attribute("data-date")
+    slot = frame.locator(".times").get_by_role("button", name=TIME).nth(1)
+    slot_label = slot.inner_text().strip()
+    slot.click()
+    typed = {"Name": "Pia Roth", "Email": "pia@example.com", "Phone": "+33 6 12 34 56 78",
+             "Message": "Second career", "What would you like to work on?": "Moving from nursing to UX"}
+    for label, value in typed.items():
+        frame.get_by_label(label).fill(value)
+    frame.get_by_role("button", name="Next").click()
+    expect(frame.get_by_role("heading", name="Review and confirm")).to_be_focused()
+
+    # review → details: everything typed is there
+    frame.get_by_role("button", name="Back").click()
+    expect(frame.get_by_role("heading", name="Your details")).to_be_focused()
+    for label, value in typed.items():
+        expect(frame.get_by_label(label)).to_have_value(value)
+    expect(frame.locator(".meta.when")).to_contain_text(slot_label)
+    # details → time: the same day is still chosen
+    frame.get_by_role("button", name="Back").click()
+    expect(frame.get_by_role("heading", name="Choose a time")).to_be_focused()
+    expect(frame.locator(f'.day[data-date="{chosen_day}"]')).to_have_attribute("aria-pressed", "true")
+    # time → services, and forward again
+    frame.get_by_role("button", name="Back").click()
+    expect(frame.get_by_role("heading", name="Dr. Maya Lindqvist")).to_be_focused()
+    frame.get_by_role("button", name=re.compile("Coaching session")).click()
+    expect(frame.locator(f'.day[data-date="{chosen_day}"]')).to_have_attribute("aria-pressed", "true")
+    frame.locator(".times").get_by_role("button", name=slot_label, exact=True).click()
+    for label, value in typed.items():
+        expect(frame.get_by_label(label)).to_have_value(value)
+    frame.get_by_role("button", name="Next").click()
+    # "Change" on the review goes back to the details, and Next returns with the edit
+    frame.get_by_role("button", name="Change: Your details").click()
+    frame.get_by_label("Name").fill("Pia Roth-Lang")
+    frame.get_by_role("button", name="Next").click()
+    review = frame.locator(".review")
+    for value in ("Pia Roth-Lang", "pia@example.com", "+33 6 12 34 56 78", "Second career", "Moving from nursing to UX"):
+        expect(review).to_contain_text(value)
+    frame.get_by_role("button", name="Confirm booking").click()
+    expect(frame.get_by_role("heading", name="You’re booked")).to_be_visible()
