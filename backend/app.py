@@ -57,12 +57,14 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     ratelimit.init_app(app)
 
     from backend.api import api
-    from backend.api import admin, manage, pages, payments, public
+    from backend.api import admin, manage, notifications, pages, payments, public
     api.init_app(app)
     api.register_blueprint(public.blp)
     api.register_blueprint(admin.blp)
     api.register_blueprint(manage.blp)
     api.register_blueprint(payments.blp)
+    api.register_blueprint(notifications.blp)
+    app.register_blueprint(notifications.feed_bp)
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
 

@@ -1,0 +1,224 @@
+"""The emails Kairos sends, built at send time from an outbox payload and the booking.
+
+Each is plain text plus HTML, in the expert's language (English or French), with
+times in the reader's zone (the client's for client emails, the expert's for
+theirs). The payload carries a snapshot of the time and ``SEQUENCE`` at the
+event, so a late retry still describes that event; the manage link is rebuilt
+here and never stored in the outbox.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import Any
+from urllib.parse import urlparse
+
+from markupsafe import Markup
+
+from backend.links import Links
+from backend.models import Booking
+from backend.notifications import ics
+from backend.timeutil import zone
+
+DEFAULT_COLOR = "#2f5d8a"
+#: Client emails that carry a calendar file, and its METHOD.
+ICS_METHODS = {"booking_confirmed": "REQUEST", "booking_rescheduled": "REQUEST", "booking_cancelled": "CANCEL"}
+CLIENT_TOPICS = ("booking_confirmed", "booking_rescheduled", "booking_cancelled", "booking_shared",
+                 "booking_reminder", "payment_refunded")
+EXPERT_TOPICS = ("expert_booking_created", "expert_booking_rescheduled", "expert_booking_cancelled")
+
+DAYS = {"en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")}
+MONTHS = {"en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+                 "October", "November", "December"),
+          "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+                 "octobre", "novembre", "décembre")}
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "subject.booking_confirmed": "Confirmed: {service} with {expert}, {date}",
+        "subject.booking_rescheduled": "New time: {service} with {expert}, {date}",
+        "subject.booking_cancelled": "Cancelled: {service} with {expert}, {date}",
+        "subject.booking_shared": "{expert} has set up a session for you: {service}",
+        "subject.booking_reminder": "Reminder: {service} with {expert}, {date}",
+        "subject.payment_refunded": "Refunded: {service} with {expert}",
+        "subject.expert_booking_created": "New booking: {client}, {service}, {date}",
+        "subject.expert_booking_rescheduled": "Rescheduled: {client}, {service}, now {date}",
+        "subject.expert_booking_cancelled": "Cancelled: {client}, {service}, {date}",
+        "intro.booking_confirmed": "Your booking is confirmed.",
+        "intro.booking_rescheduled": "Your booking has moved to a new time.",
+        "intro.booking_cancelled": "Your booking has been cancelled.",
+        "intro.booking_shared": "{expert} has set up a session for you. Open the link below to complete your booking.",
+        "intro.booking_reminder": "This is a reminder of your upcoming session.",
+        "intro.payment_refunded": "Your payment for this booking has been refunded.",
+        "intro.expert_booking_created": "You have a new booking.",
+        "intro.expert_booking_rescheduled": "A booking has moved to a new time.",
+        "intro.expert_booking_cancelled": "A booking has been cancelled.",
+        "hello": "Hello {name},",
+        "when": "When", "previously": "Previously", "where": "Where", "client": "Client",
+        "message": "Message", "note": "Note", "answers": "Answers",
+        "zone": "Times are in {tz} (UTC{offset}).",
+        "manage": "Manage your booking", "complete": "Complete your booking",
+        "video": "Video call", "phone": "Phone", "in_person": "In person", "custom": "",
+    },
+    "fr": {
+        "subject.booking_confirmed": "Confirmé : {service} avec {expert}, {date}",
+        "subject.booking_rescheduled": "Nouvel horaire : {service} avec {expert}, {date}",
+        "subject.booking_cancelled": "Annulé : {service} avec {expert}, {date}",
+        "subject.booking_shared": "{expert} a préparé une séance pour vous : {service}",
+        "subject.booking_reminder": "Rappel : {service} avec {expert}, {date}",
+        "subject.payment_refunded": "Remboursé : {service} avec {expert}",
+        "subject.expert_booking_created": "Nouvelle réservation : {client}, {service}, {date}",
+        "subject.expert_booking_rescheduled": "Déplacée : {client}, {service}, désormais {date}",
+        "subject.expert_booking_cancelled": "Annulée : {client}, {service}, {date}",
+        "intro.booking_confirmed": "Votre réservation est confirmée.",
+        "intro.booking_rescheduled": "Votre réservation a été déplacée.",
+        "intro.booking_cancelled": "Votre réservation a été annulée.",
+        "intro.booking_shared": "{expert} a préparé une séance pour vous. Ouvrez le lien ci-dessous pour finaliser votre réservation.",
+        "intro.booking_reminder": "Petit rappel de votre prochaine séance.",
+        "intro.payment_refunded": "Votre paiement pour cette réservation a été remboursé.",
+        "intro.expert_booking_created": "Vous avez une nouvelle réservation.",
+        "intro.expert_booking_rescheduled": "Une réservation a été déplacée.",
+        "intro.expert_booking_cancelled": "Une réservation a été annulée.",
+        "hello": "Bonjour {name},",
+        "when": "Quand", "previously": "Auparavant", "where": "Où", "client": "Client",
+        "message": "Message", "note": "À noter", "answers": "Réponses",
+        "zone": "Heures en {tz} (UTC{offset}).",
+        "manage": "Gérer votre réservation", "complete": "Finaliser votre réservation",
+        "video": "Appel vidéo", "phone": "Téléphone", "in_person": "En personne", "custom": "",
+    },
+}
+
+
+def language(booking: Booking) -> str:
+    """The expert's language for everything sent about their bookings (English by default)."""
+    locale = (booking.expert.locale or "en").split("-")[0].lower()
+    return locale if locale in TEXT else "en"
+
+
+def format_when(start: datetime, end: datetime, tz: str, lang: str) -> str:
+    """``Monday 1 December 2026, 09:00–09:30`` in ``tz`` (24-hour clock: unambiguous in both languages)."""
+    local_start, local_end = start.astimezone(zone(tz)), end.astimezone(zone(tz))
+    day = f"{DAYS[lang][local_start.weekday()]} {local_start.day} {MONTHS[lang][local_start.month - 1]} {local_start.year}"
+    return f"{day}, {local_start:%H:%M}–{local_end:%H:%M}"
+
+
+def utc_offset(instant: datetime, tz: str) -> str:
+    """``+05:30`` for Asia/Kolkata: the reader sees which clock the times use."""
+    offset = instant.astimezone(zone(tz)).strftime("%z")
+    return f"{offset[:3]}:{offset[3:]}"
+
+
+def location_line(location: dict[str, Any] | None, lang: str) -> str:
+    """``Video call: https://…`` — the private details, shown only to this booking's people."""
+    text = ics.location_text(location)
+    if not location or not text:
+        return ""
+    label = TEXT[lang].get(str(location.get("type")), "")
+    return f"{label}: {text}" if label else text
+
+
+def brand_color(value: str | None) -> str:
+    # Validated by the profile schema already; checked again because it lands inside a style attribute.
+    return value if value and re.fullmatch(r"#[0-9a-fA-F]{6}", value) else DEFAULT_COLOR
+
+
+def sender_address(base_url: str) -> str:
+    """``no-reply@<host of KAIROS_BASE_URL>``: mail leaves from the booking host's own domain."""
+    host = urlparse(base_url).hostname or "localhost"
+    return f"no-reply@{host if '.' in host and not host.replace('.', '').isdigit() else 'localhost'}"
+
+
+def build(topic: str, payload: dict[str, Any], booking: Booking, links: Links, *,
+          message_id: str | None = None) -> EmailMessage:
+    """The MIME message for one outbox email: text + HTML alternatives, plus the .ics where it belongs."""
+    lang = language(booking)
+    t = TEXT[lang]
+    expert, client, service = booking.expert, booking.client, booking.service
+    for_expert = topic in EXPERT_TOPICS
+    tz = expert.timezone if for_expert else payload.get("timezone") or booking.timezone
+    start = datetime.fromisoformat(payload["start"])
+    end = datetime.fromisoformat(payload["end"])
+    when = format_when(start, end, tz, lang)
+    names = {"service": service.name, "expert": expert.name, "client": client.name, "date": when}
+    subject = t[f"subject.{topic}"].format(**names)
+
+    # (label, value) rows shown in both parts; the HTML escapes every value.
+    rows: list[tuple[str, str]] = [(t["when"], when)]
+    if payload.get("previous_start"):
+        previous = datetime.fromisoformat(payload["previous_start"])
+        rows.append((t["previously"], format_when(previous, previous + (end - start), tz, lang)))
+    where = location_line(_location(booking), lang)
+    if where:
+        rows.append((t["where"], where))
+    if for_expert:
+        contact = ", ".join(x for x in (client.name, client.email, client.phone) if x)
+        rows.append((t["client"], contact))
+        if topic == "expert_booking_created" and booking.answers:
+            rows.append((t["answers"], "; ".join(f"{k}: {v}" for k, v in booking.answers.items())))
+    if payload.get("message"):
+        rows.append((t["message"], payload["message"]))
+    if topic in ("booking_confirmed", "booking_reminder") and service.confirmation_note:
+        rows.append((t["note"], service.confirmation_note))
+
+    link = None if for_expert or topic == "payment_refunded" else links.manage_url(booking)
+    link_label = t["complete"] if topic == "booking_shared" else t["manage"]
+    intro = t[f"intro.{topic}"].format(**names)
+    greeting = t["hello"].format(name=expert.name if for_expert else client.name)
+    zone_line = t["zone"].format(tz=tz, offset=utc_offset(start, tz))
+
+    text_lines = [greeting, "", intro, ""] + [f"{label}: {value}" for label, value in rows] + ["", zone_line]
+    if link:
+        text_lines += ["", f"{link_label}: {link}"]
+    text_lines += ["", "— Kairos" if for_expert else f"— {expert.name}"]
+
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = formataddr((expert.name, sender_address(links.base_url)))
+    to = payload["to"]
+    msg["To"] = formataddr((expert.name if for_expert else client.name, to))
+    msg["Reply-To"] = client.email if for_expert else (expert.notification_email or expert.email)
+    msg["Date"] = format_datetime(datetime.now(zone("UTC")))
+    if message_id:
+        msg["Message-ID"] = message_id  # stable per outbox row: a resend after a crash is recognisable
+    msg["Content-Language"] = lang
+    msg.set_content("\n".join(text_lines) + "\n")
+    msg.add_alternative(_html(brand_color(expert.brand_color), expert.name, greeting, intro, rows, zone_line,
+                              link, link_label, lang), subtype="html")
+
+    method = ICS_METHODS.get(topic)
+    if method:
+        description = "\n".join(x for x in (service.confirmation_note, link and f"{link_label}: {link}") if x)
+        data = ics.invitation(booking, method=method, start=start, end=end, sequence=int(payload["sequence"]),
+                              description=description)
+        msg.add_attachment(data, maintype="text", subtype="calendar", filename="invite.ics",
+                           params={"method": method, "charset": "utf-8"})
+    return msg
+
+
+def _location(booking: Booking) -> dict[str, Any] | None:
+    from backend.services.bookings import private_location  # late: bookings imports this package
+    return private_location(booking)
+
+
+def _html(color: str, expert: str, greeting: str, intro: str, rows: list[tuple[str, str]], zone_line: str,
+          link: str | None, link_label: str, lang: str) -> str:
+    cells = Markup("").join(
+        Markup('<tr><th style="text-align:left;padding:4px 12px 4px 0;vertical-align:top;color:#555">{}</th>'
+               '<td style="padding:4px 0">{}</td></tr>').format(label, value)
+        for label, value in rows)
+    button = Markup("")
+    if link:
+        button = Markup('<p style="margin:24px 0"><a href="{}" style="background:{};color:#fff;padding:12px 20px;'
+                        'border-radius:6px;text-decoration:none;display:inline-block">{}</a></p>'
+                        '<p style="font-size:12px;color:#777">{}</p>').format(link, color, link_label, link)
+    return str(Markup(
+        '<!doctype html><html lang="{lang}"><body style="margin:0;font-family:-apple-system,Segoe UI,Helvetica,'
+        'Arial,sans-serif;color:#222;background:#f6f6f6"><div style="max-width:560px;margin:0 auto;background:#fff">'
+        '<div style="background:{color};color:#fff;padding:16px 24px;font-size:18px;font-weight:600">{expert}</div>'
+        '<div style="padding:24px"><p>{greeting}</p><p>{intro}</p><table style="border-collapse:collapse">{cells}'
+        '</table><p style="color:#555;font-size:13px">{zone}</p>{button}</div></div></body></html>'
+    ).format(lang=lang, color=color, expert=expert, greeting=greeting, intro=intro, cells=cells, zone=zone_line,
+             button=button))

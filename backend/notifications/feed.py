@@ -1,0 +1,51 @@
+"""The expert's secret .ics feed URL: ``/feeds/<expert id>.<HMAC>.ics``.
+
+Like manage links, the MAC is HMAC-SHA256(secret key, expert id + a nonce kept on
+the expert), so nothing secret is stored and rotating the nonce revokes the old URL.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.models import Booking, Expert
+
+#: How far back the feed goes: calendar apps keep what they already have.
+FEED_HISTORY = timedelta(days=90)
+FEED_LIMIT = 5000
+
+
+def _mac(secret: str, expert_id: int, nonce: str) -> str:
+    digest = hmac.new(secret.encode(), f"feed:{expert_id}:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def feed_url(base_url: str, secret: str, expert: Expert, *, rotate: bool = False) -> str:
+    """The expert's feed URL, giving them a nonce first if they have none (or a fresh one with ``rotate``)."""
+    if rotate or not expert.feed_nonce:
+        expert.feed_nonce = secrets.token_hex(16)
+    return f"{base_url}/feeds/{expert.id}.{_mac(secret, expert.id, expert.feed_nonce)}.ics"
+
+
+def expert_for_token(db: Session, secret: str, token: str) -> Expert | None:
+    """The expert a feed token opens, or None (no hint whether the expert exists)."""
+    expert_id, _, mac = token.partition(".")
+    if not expert_id.isdigit() or not mac or len(token) > 200:
+        return None
+    expert = db.get(Expert, int(expert_id))
+    if expert is None or not expert.feed_nonce:
+        return None
+    return expert if hmac.compare_digest(mac, _mac(secret, expert.id, expert.feed_nonce)) else None
+
+
+def feed_bookings(db: Session, expert: Expert, now: datetime) -> list[Booking]:
+    """The expert's confirmed bookings from ``FEED_HISTORY`` ago on."""
+    return list(db.scalars(select(Booking).where(Booking.expert_id == expert.id, Booking.status == "confirmed",
+                                                 Booking.end > now - FEED_HISTORY)
+                           .order_by(Booking.start).limit(FEED_LIMIT)))

@@ -1,0 +1,283 @@
+"""The outbox worker: delivers emails and webhooks with retries, and queues reminders.
+
+Any number of workers may run at once (``kairos worker`` on several hosts, plus the
+in-process one of ``kairos serve``). A worker *claims* due rows by pushing their
+``next_attempt_at`` forward by a lease in a short transaction, then delivers with no
+transaction open:
+
+- PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED``, so workers never wait on each other;
+- SQLite: a conditional ``UPDATE … WHERE next_attempt_at <= now`` per row, whose rowcount
+  says who won (SQLite has one writer at a time, so exactly one does).
+
+A claimed row is invisible to other workers until its lease ends; a worker that dies
+mid-send leaves it to be retried after the lease (at-least-once: webhook receivers
+de-duplicate by event id, emails keep a stable Message-ID). Failures back off
+exponentially with jitter; after ``MAX_ATTEMPTS`` a row is ``parked``: kept, listed
+for the expert and retriable, never dropped.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import smtplib
+import threading
+import time
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from flask import Flask, current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, contains_eager
+
+from backend.extensions import db
+from backend.links import Links
+from backend.models import Booking, OutboxMessage, Service, WebhookEndpoint
+from backend.types import utcnow
+
+log = logging.getLogger("kairos.worker")
+
+MAX_ATTEMPTS = 10  # with BASE_DELAY below: about 8.5 hours of trying before a message is parked
+BASE_DELAY = timedelta(seconds=60)
+MAX_DELAY = timedelta(hours=6)
+LEASE = timedelta(minutes=5)  # longer than any single delivery (SMTP and HTTP time out well before)
+SMTP_TIMEOUT_SECONDS = 30
+POLL_SECONDS = 1.0
+REMINDER_EVERY_SECONDS = 60.0
+MAX_REMINDER_HOURS = 24 * 14
+
+
+class PermanentError(Exception):
+    """Retrying cannot help (the booking or the endpoint is gone): park at once."""
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next try after ``attempts`` failed ones: doubling, capped, with ±20% jitter
+    so a recovering SMTP server is not hit by every message in the same second."""
+    delay = min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+    return delay * random.uniform(0.8, 1.2)
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+def _due(now: datetime):
+    return (OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+
+
+def claim(session: Session, now: datetime, limit: int) -> list[int]:
+    """Take up to ``limit`` due rows for this worker (leased until ``now + LEASE``); return their ids.
+
+    Leaves the claiming transaction open; the caller commits it.
+    """
+    lease_until = now + LEASE
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.scalars(select(OutboxMessage).where(*_due(now)).order_by(OutboxMessage.next_attempt_at)
+                               .limit(limit).with_for_update(skip_locked=True)).all()
+        for row in rows:
+            row.next_attempt_at = lease_until
+            row.attempts += 1  # counted at claim: a message that kills its worker still ends up parked
+        session.flush()
+        return [row.id for row in rows]
+    candidates = session.scalars(select(OutboxMessage.id).where(*_due(now))
+                                 .order_by(OutboxMessage.next_attempt_at).limit(limit)).all()
+    won = []
+    for message_id in candidates:
+        result = session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, *_due(now))
+                                 .values(next_attempt_at=lease_until, attempts=OutboxMessage.attempts + 1)
+                                 .execution_options(synchronize_session=False))
+        if result.rowcount == 1:  # 0: another worker claimed it between our SELECT and our UPDATE
+            won.append(message_id)
+    return won
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+def deliver_due(app_or_session: Flask | Session, now: datetime | None = None, limit: int = 50) -> int:
+    """Claim and deliver what is due at ``now``; return how many rows were attempted."""
+    if isinstance(app_or_session, Flask):
+        with app_or_session.app_context():
+            return _deliver_due(db.session, now or utcnow(), limit)
+    return _deliver_due(app_or_session, now or utcnow(), limit)
+
+
+def _deliver_due(session: Session, now: datetime, limit: int) -> int:
+    settings = current_app.config["KAIROS"]
+    links = Links(settings.base_url, settings.secret_key)
+    try:
+        ids = claim(session, now, limit)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    for message_id in ids:
+        _deliver_one(session, message_id, now, links, settings)
+    return len(ids)
+
+
+def _deliver_one(session: Session, message_id: int, now: datetime, links: Links, settings: Any) -> None:
+    error: str | None = None
+    attempts = MAX_ATTEMPTS  # if the row cannot even be read, park it rather than loop on it
+    try:
+        row = session.get(OutboxMessage, message_id)
+        if row is None or row.status != "pending":
+            session.rollback()
+            return
+        attempts = row.attempts
+        job = _prepare(session, row, links)
+        session.commit()  # end the read: no transaction stays open while we talk to the network
+        job(settings)
+    except PermanentError as exc:
+        error, attempts = str(exc), MAX_ATTEMPTS
+    except Exception as exc:  # anything else is retried: the network, the receiver, a bug fixed later
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+    session.rollback()
+    if error is None:
+        values: dict[str, Any] = {"status": "sent", "sent_at": utcnow(), "last_error": None}
+    elif attempts >= MAX_ATTEMPTS:
+        values = {"status": "parked", "last_error": error}
+        log.warning("outbox message parked", extra={"outbox_id": message_id, "error": error})
+    else:
+        values = {"next_attempt_at": now + backoff(attempts), "last_error": error}
+        log.info("outbox delivery failed, will retry", extra={"outbox_id": message_id, "error": error})
+    # Only a row still pending is updated: an expert may have acted on it meanwhile.
+    session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+                    .values(**values).execution_options(synchronize_session=False))
+    session.commit()
+
+
+def _prepare(session: Session, row: OutboxMessage, links: Links):
+    """Read what the delivery needs from the database; return the network part as a callable."""
+    payload = dict(row.payload)
+    if row.kind == "webhook":
+        endpoint = session.get(WebhookEndpoint, payload["endpoint_id"])
+        if endpoint is None or not endpoint.active:
+            raise PermanentError("The webhook endpoint was deleted or turned off.")
+        url, secret, event = endpoint.url, endpoint.secret, payload["event"]
+
+        def send_webhook(settings: Any) -> None:
+            from backend.notifications.webhooks import deliver
+            deliver(url, secret, event)
+        return send_webhook
+
+    from backend.notifications import emails
+    booking = session.get(Booking, payload["booking_id"])
+    if booking is None:
+        raise PermanentError("The booking no longer exists.")
+    domain = emails.sender_address(links.base_url).split("@", 1)[1]
+    # Stable per row: if a crash makes us send twice, mail clients see one message.
+    message = emails.build(row.topic, payload, booking, links, message_id=f"<outbox.{row.id}.{booking.id}@{domain}>")
+    manage_url = links.manage_url(booking) if row.topic in emails.CLIENT_TOPICS else None
+
+    def send_email(settings: Any) -> None:
+        send_mail(message, settings, row_id=row.id, manage_url=manage_url)
+    return send_email
+
+
+def send_mail(message: EmailMessage, settings: Any, *, row_id: int, manage_url: str | None) -> None:
+    """Send through ``KAIROS_SMTP_URL``, or without it write an .eml file and log the subject and link."""
+    if not settings.smtp_url:
+        folder = settings.instance_dir / "outbox"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{row_id:06d}.eml"
+        path.write_bytes(bytes(message))
+        log.info("email written", extra={"subject": message["Subject"], "to": message["To"],
+                                         "manage_url": manage_url, "path": str(path)})
+        return
+    url = urlparse(settings.smtp_url)
+    smtp_class = smtplib.SMTP_SSL if url.scheme == "smtps" else smtplib.SMTP
+    port = url.port or (465 if url.scheme == "smtps" else 25)
+    with smtp_class(url.hostname, port, timeout=SMTP_TIMEOUT_SECONDS) as smtp:
+        if url.username:
+            if url.scheme == "smtp" and smtp.has_extn("starttls"):
+                smtp.starttls()
+            smtp.login(unquote(url.username), unquote(url.password or ""))
+        smtp.send_message(message)
+
+
+# --- reminders ------------------------------------------------------------------------------
+
+def schedule_reminders(app_or_session: Flask | Session, now: datetime | None = None) -> int:
+    """Queue a reminder for each confirmed booking now within its service's ``reminder_hours``; return how many."""
+    if isinstance(app_or_session, Flask):
+        with app_or_session.app_context():
+            return _schedule_reminders(db.session, now or utcnow())
+    return _schedule_reminders(app_or_session, now or utcnow())
+
+
+def _schedule_reminders(session: Session, now: datetime) -> int:
+    from backend import notifications
+    longest = session.scalar(select(func.max(Service.reminder_hours))) or 0
+    horizon = now + timedelta(hours=min(longest, MAX_REMINDER_HOURS))
+    candidates = session.scalars(
+        select(Booking).join(Service, Booking.service_id == Service.id).options(contains_eager(Booking.service))
+        .where(Booking.status == "confirmed", Booking.reminder_sent_at.is_(None), Booking.start > now,
+               Booking.start <= horizon, Service.reminder_hours > 0)).all()
+    due = [b for b in candidates
+           if b.start - timedelta(hours=b.service.reminder_hours) <= now
+           # booked (or moved) inside the reminder window: the confirmation just went out, no reminder
+           and b.created_at < b.start - timedelta(hours=b.service.reminder_hours)]
+    session.rollback()
+    queued = 0
+    for booking_id in [b.id for b in due]:
+        # Marking and queueing in one transaction; the conditional UPDATE lets one worker win the booking.
+        won = session.execute(update(Booking).where(Booking.id == booking_id, Booking.reminder_sent_at.is_(None),
+                                                    Booking.status == "confirmed")
+                              .values(reminder_sent_at=now).execution_options(synchronize_session=False))
+        if won.rowcount != 1:
+            session.rollback()
+            continue
+        booking = session.get(Booking, booking_id)
+        notifications.reminder(session, booking)
+        try:
+            session.commit()
+            queued += 1
+        except IntegrityError:  # the dedupe key exists: this very start was reminded before (moved away and back)
+            session.rollback()
+            session.execute(update(Booking).where(Booking.id == booking_id).values(reminder_sent_at=now)
+                            .execution_options(synchronize_session=False))
+            session.commit()
+    return queued
+
+
+# --- loops ------------------------------------------------------------------------------------
+
+def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None,
+               poll_seconds: float = POLL_SECONDS) -> None:
+    """Deliver until stopped (or, with ``once``, until nothing is due)."""
+    stop = stop or threading.Event()
+    last_reminders = float("-inf")
+    with app.app_context():
+        while not stop.is_set():
+            try:
+                if time.monotonic() - last_reminders >= REMINDER_EVERY_SECONDS:
+                    schedule_reminders(db.session)
+                    last_reminders = time.monotonic()
+                attempted = deliver_due(db.session)
+            except Exception:  # the database may be briefly away; keep the worker alive
+                db.session.rollback()
+                log.exception("outbox worker pass failed")
+                attempted = 0
+                if once:
+                    raise
+            if once and attempted == 0:
+                return
+            if attempted == 0:
+                stop.wait(poll_seconds)
+
+
+def start_background_worker(app: Flask) -> threading.Thread:
+    """Deliver in a daemon thread of this process (``kairos serve``), so `make run` needs no second command.
+
+    ``app.extensions["kairos_worker_stop"]`` is the Event that stops it (tests use it).
+    """
+    existing = app.extensions.get("kairos_worker")
+    if existing is not None and existing.is_alive():
+        return existing
+    stop = threading.Event()
+    thread = threading.Thread(target=run_worker, args=(app,), kwargs={"stop": stop}, name="kairos-outbox",
+                              daemon=True)
+    app.extensions["kairos_worker"], app.extensions["kairos_worker_stop"] = thread, stop
+    thread.start()
+    return thread
