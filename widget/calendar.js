@@ -320,13 +320,19 @@ export function createPicker(o) {
       // One place for the whole day is said once, under the date.
       const places = new Set(slots.map((x) => placeOf(x.location)));
       const common = places.size === 1 ? [...places][0] : '';
+      const timeList = (list) => h('ul', { class: 'times' }, list.map((slot) => h('li', null, h('button', {
+        type: 'button', class: 'time', onclick: () => o.onPick(slot),
+      }, fmt.time(slot.start, st.tz, st.hour12)))));
+      // Mini sessions at several places on one day: each place with its own times.
+      const byPlace = mini && !common
+        ? [...places].map((place) => [h('p', { class: 'sess-place' }, icon('pin'), place),
+          timeList(slots.filter((x) => placeOf(x.location) === place))])
+        : null;
       items.push(h('li', { class: 'sess-day' },
         h('h2', { class: 'sess-date', text: fmt.day(date, { weekday: 'long', month: 'long', day: 'numeric', year: 'numeric' }) }),
         common ? h('p', { class: 'sess-place' }, icon('pin'), common) : null,
         mini
-          ? h('ul', { class: 'times' }, slots.map((slot) => h('li', null, h('button', {
-            type: 'button', class: 'time', onclick: () => o.onPick(slot),
-          }, fmt.time(slot.start, st.tz, st.hour12)))))
+          ? (byPlace ? byPlace.flat() : timeList(slots))
           : h('ul', { class: 'sess-items' }, slots.map((slot) => h('li', null, sessionButton(slot, !common))))));
     }
     const parts = [];

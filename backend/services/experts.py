@@ -124,6 +124,8 @@ def create_service(db: Session, expert: Expert, data: dict[str, Any], *, stripe_
                       buffer_after_minutes=0, hold_minutes=15, archived=False,
                       position=len(expert.services))
     apply_service_changes(db, expert, service, data, stripe_enabled=stripe_enabled)
+    if service.kind != "personal" and "location" not in data:
+        service.location = {"type": "in_person"}  # dated sessions happen somewhere; each may say where
     expert.services.append(service)  # keeps expert.services (and the next position) current in this session
     return service
 
