@@ -80,16 +80,20 @@ def claim(session: Session, now: datetime, limit: int) -> list[int]:
             row.attempts += 1  # counted at claim: a message that kills its worker still ends up parked
         session.flush()
         return [row.id for row in rows]
-    candidates = session.scalars(select(OutboxMessage.id).where(*_due(now))
-                                 .order_by(OutboxMessage.next_attempt_at).limit(limit)).all()
-    won = []
-    for message_id in candidates:
-        result = session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, *_due(now))
-                                 .values(next_attempt_at=lease_until, attempts=OutboxMessage.attempts + 1)
-                                 .execution_options(synchronize_session=False))
-        if result.rowcount == 1:  # 0: another worker claimed it between our SELECT and our UPDATE
-            won.append(message_id)
-    return won
+    while True:
+        candidates = session.scalars(select(OutboxMessage.id).where(*_due(now))
+                                     .order_by(OutboxMessage.next_attempt_at).limit(limit)).all()
+        won = []
+        for message_id in candidates:
+            result = session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, *_due(now))
+                                     .values(next_attempt_at=lease_until, attempts=OutboxMessage.attempts + 1)
+                                     .execution_options(synchronize_session=False))
+            if result.rowcount == 1:  # 0: another worker claimed it between our SELECT and our UPDATE
+                won.append(message_id)
+        # Losing every candidate to faster workers is not "nothing due": look again (the rows they
+        # took are leased now, so this ends once we win some or nothing due is left).
+        if won or not candidates:
+            return won
 
 
 # --- delivery -------------------------------------------------------------------------------

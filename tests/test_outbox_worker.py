@@ -78,9 +78,11 @@ def test_racing_workers_never_send_one_message_twice(app, client, expert, smtp):
     now = _now()
     errors: list[BaseException] = []
     done: Counter[int] = Counter()
+    start = threading.Barrier(4)
 
     def work(worker: int) -> None:
         try:
+            start.wait(10)  # all four claim from the same moment on
             while attempted := deliver_due(app, now=now, limit=3):
                 done[worker] += attempted
         except BaseException as error:  # surfaced below
@@ -91,10 +93,10 @@ def test_racing_workers_never_send_one_message_twice(app, client, expert, smtp):
         t.start()
     for t in threads:
         t.join(60)
-    assert not errors
-    assert len(done) >= 2 and sum(done.values()) == total  # they really shared the work
+    assert not errors, errors
     ids = Counter(m["Message-ID"] for m in smtp.messages)
-    assert sum(ids.values()) == total and set(ids.values()) == {1}
+    assert sum(ids.values()) == total and set(ids.values()) == {1}, ids
+    assert sum(done.values()) == total and len(done) >= 2, done  # they really shared the work
     assert {r["status"] for r in outbox(app)} == {"sent"}
 
 
