@@ -68,6 +68,11 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     register_error_handlers(app)
 
+    if settings.outbox_in_process:
+        # For a gunicorn deployment that wants no separate `kairos worker` (each worker process delivers).
+        from backend.worker import start_background_worker
+        start_background_worker(app)
+
     @app.after_request
     def _compress_api(response):
         # The widget's first screen is measured on the wire: JSON shrinks about 5x with gzip.

@@ -77,7 +77,8 @@ def serve(host: str, port: int) -> None:
     """Run the development server (and deliver the outbox in process)."""
     from werkzeug.serving import run_simple
     app = current_app._get_current_object()
-    _start_in_process_worker(app)
+    if not app.config["KAIROS"].outbox_in_process:  # else create_app has started it already
+        _start_in_process_worker(app)
     click.echo(f"Kairos on http://{host}:{port}")
     # run_simple, not app.run: Flask refuses app.run() inside its own CLI.
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
