@@ -451,8 +451,10 @@ def test_gap_times_off_the_grid_are_skipped_not_moved():
      ["00:00", "00:30", "01:00", "01:30", "02:00", "02:30", "22:00", "22:30", "23:00", "23:30"]),
 ])
 def test_days_whose_midnight_moves(zone, day, expected):
-    weekly = {day.weekday(): [(time(0), time(3)), (time(22), time(0))]}
-    slots = day_slots(weekly, ServiceRules(30), day=day, zone=zone)
+    availability = Availability(zone, {day.weekday(): [(time(0), time(3)), (time(22), time(0))]}, {})
+    # Ask for the day before and after too: a wrong offset would leak slots into them.
+    ws, we = local_dates_window(day - timedelta(days=1), day + timedelta(days=1), zone)
+    slots = personal_slots(availability, ServiceRules(30), [], ws, we, LONG_AGO)
     assert hhmm(slots, zone) == expected
     assert all(s.start.astimezone(ZoneInfo(zone)).date() == day for s in slots)
 
