@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# `kairos dev` = migrate + demo + serve, with card payments against localstripe (a local fake of
+# Stripe on port 8420, started if nothing listens there and stopped with the server) unless
+# KAIROS_STRIPE_SECRET_KEY is set. Test card 4242 4242 4242 4242.
 run: install
-	$(BIN)/kairos migrate
-	$(BIN)/kairos demo
 	@echo "Kairos on http://127.0.0.1:$(PORT) — demo host page: http://127.0.0.1:$(PORT)/demo"
-	$(BIN)/kairos serve --host 127.0.0.1 --port $(PORT)
+	KAIROS_BASE_URL="$${KAIROS_BASE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/kairos dev --host 127.0.0.1 --port $(PORT)
 
 # The browser tests need Chromium: KAIROS_BROWSER, the system one, or Playwright's own.
 chromium:

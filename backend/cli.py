@@ -1,4 +1,4 @@
-"""The ``kairos`` command: migrate, demo, create-expert, serve, worker (plus Flask's ``db`` tools)."""
+"""The ``kairos`` command: migrate, demo, create-expert, serve, dev, worker (plus Flask's ``db`` tools)."""
 from __future__ import annotations
 
 import sys
@@ -40,7 +40,7 @@ def demo() -> None:
     """Seed the demo expert 'demo' (safe to run twice)."""
     from backend.extensions import db
     from backend.services.demo import seed_demo
-    expert, token = seed_demo(db.session)
+    expert, token = seed_demo(db.session, stripe_enabled=bool(current_app.config["KAIROS"].stripe_secret_key))
     click.echo(f"demo expert '{expert.slug}' ready with {len(expert.services)} services")
     if token:
         click.echo(f"API token (shown once): {token}")
@@ -82,6 +82,95 @@ def serve(host: str, port: int) -> None:
     click.echo(f"Kairos on http://{host}:{port}")
     # run_simple, not app.run: Flask refuses app.run() inside its own CLI.
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+LOCALSTRIPE_PORT = 8420
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--stripe-port", default=LOCALSTRIPE_PORT, show_default=True, type=int)
+def dev(host: str, port: int, stripe_port: int) -> None:
+    """migrate, demo and serve, with payments against localstripe (a local fake of Stripe).
+
+    Starts ``localstripe --from-scratch`` unless something already listens on --stripe-port, registers
+    the webhook there, and stops it with the server. Your own KAIROS_STRIPE_* settings win.
+    """
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import time
+    import urllib.parse
+    import urllib.request
+
+    # Stopping the server (Ctrl-C, or a TERM from a supervisor) also stops localstripe, via `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if os.environ.get("KAIROS_STRIPE_SECRET_KEY"):
+        stripe_url, proc = None, None
+    else:
+        stripe_url = f"http://localhost:{stripe_port}"
+        os.environ.update({
+            "KAIROS_STRIPE_SECRET_KEY": "sk_test_kairos_local", "KAIROS_STRIPE_PUBLISHABLE_KEY": "pk_test_kairos_local",
+            "KAIROS_STRIPE_WEBHOOK_SECRET": os.environ.get("KAIROS_STRIPE_WEBHOOK_SECRET") or "whsec_kairos_local",
+            "KAIROS_STRIPE_API_BASE": stripe_url, "KAIROS_STRIPE_JS_URL": f"{stripe_url}/js.stripe.com/v3/"})
+        proc = None
+        try:
+            urllib.request.urlopen(f"{stripe_url}/js.stripe.com/v3/", timeout=1).read()
+            click.echo(f"using the localstripe already on {stripe_url}")
+        except OSError:
+            exe = os.path.join(os.path.dirname(sys.executable), "localstripe")
+            exe = exe if os.path.exists(exe) else shutil.which("localstripe") or "localstripe"
+            proc = subprocess.Popen([exe, "--port", str(stripe_port), "--from-scratch"])
+            deadline = time.time() + 20
+            while True:
+                try:
+                    urllib.request.urlopen(f"{stripe_url}/js.stripe.com/v3/", timeout=1).read()
+                    break
+                except OSError:
+                    if proc.poll() is not None or time.time() > deadline:
+                        proc.kill()
+                        raise click.ClickException("localstripe did not start (pip install localstripe)") from None
+                    time.sleep(0.2)
+            click.echo(f"localstripe (fake Stripe) on {stripe_url}")
+    try:
+        app = _create_app()
+        settings = app.config["KAIROS"]
+        if stripe_url:
+            form = urllib.parse.urlencode({"url": f"{settings.base_url}/api/v1/payments/stripe/webhook",
+                                           "secret": settings.stripe_webhook_secret}).encode()
+            urllib.request.urlopen(f"{stripe_url}/_config/webhooks/kairos", data=form, timeout=10).read()
+            click.echo("test card: 4242 4242 4242 4242 (declined: 4000 0000 0000 0002), any date and CVC")
+        with app.app_context():
+            from flask_migrate import upgrade
+            from backend.extensions import db
+            from backend.services.demo import seed_demo
+            upgrade()
+            if proc is not None:
+                # A fresh localstripe knows none of the customers a previous run stored: forget them
+                # (it would accept a SetupIntent for them, then refuse the payment).
+                from sqlalchemy import update
+                from backend.models import Client
+                db.session.execute(update(Client).values(stripe_customer_id=None))
+                db.session.commit()
+            expert, token = seed_demo(db.session, stripe_enabled=bool(settings.stripe_secret_key))
+            if token:
+                click.echo(f"demo API token (shown once): {token}")
+            click.echo(f"demo: {settings.base_url}/demo — paid service: {settings.base_url}/book/{expert.slug}/strategy-session")
+            from werkzeug.serving import run_simple
+            if not settings.outbox_in_process:
+                _start_in_process_worker(app)
+            click.echo(f"Kairos on http://{host}:{port}")
+            run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def _start_in_process_worker(app) -> None:

@@ -114,4 +114,7 @@ def test_demo_seed_is_safe_twice(app):
     assert second.exit_code == 0
     client = app.test_client()
     services = client.get("/api/v1/experts/demo").get_json()["services"]
-    assert [s["slug"] for s in services] == ["intro-call", "coaching-session", "quick-question"]
+    assert [s["slug"] for s in services] == ["intro-call", "coaching-session", "quick-question", "strategy-session"]
+    paid = services[-1]
+    assert paid["price"] == {"amount": 9000, "currency": "usd"}
+    assert paid["payment_options"] == ["outside"]  # no Stripe keys here: online cannot be offered

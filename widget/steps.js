@@ -250,7 +250,11 @@ function paymentView() {
   import('./payment.js').then((m) => m.mountPayment(box, {
     booking: b, stripe: cfg.stripe, t, fmt,
     onPaid: (booking) => { S.booking = booking || S.booking; clearInterval(holdTimer); complete(); },
-    onFailed: (code) => send('booking-failed', { code }),
+    onFailed: (code) => {
+      send('booking-failed', { code });
+      // The hold ran out and someone took the time (nothing was charged): back to the times.
+      if (code === 'slot_unavailable' && S.step === 'payment') holdExpired();
+    },
   })).catch(() => replace(box, h('p', { text: t('e_generic') })));
   return [h('div', { class: 'topbar' }), serviceHeader(true), heading(t('pay_title')), expires ? hold : null, box];
 }

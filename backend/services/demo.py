@@ -27,11 +27,32 @@ DEMO_SERVICES = [
      "slot_interval_minutes": 15, "daily_limit": 4, "max_advance_days": 30},
 ]
 
+# A paid session: by card through Stripe when it is configured (`make run` uses localstripe), and
+# always payable outside Kairos with the expert's instructions.
+PAID_SERVICE = {
+    "slug": "strategy-session", "name": "Strategy session", "kind": "personal", "duration_minutes": 60,
+    "description": "A one-hour deep dive into your career change plan, by video.",
+    "location": {"type": "video", "url": "https://meet.example.com/demo-strategy"},
+    "phone": "optional", "message": True, "slot_interval_minutes": 60, "min_notice_minutes": 12 * 60,
+    "max_advance_days": 60, "price": {"amount": 9000, "currency": "usd"},
+    "outside_payment_instructions": ("Pay by bank transfer to Maya Lindqvist Coaching, IBAN US00 DEMO 0000 0000 "
+                                     "0000 00, reference: your name and the date of the session."),
+    "outside_payment_status": "confirmed",
+}
+
 DEMO_WEEKLY = {day: [["09:00", "12:00"], ["13:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 
-def seed_demo(db: Session) -> tuple[Expert, str | None]:
-    """Create or refresh the demo expert; safe to run twice. Returns the expert and a token if new."""
+def demo_services(stripe_enabled: bool) -> list[dict]:
+    paid = dict(PAID_SERVICE, payment_options=["online", "outside"] if stripe_enabled else ["outside"])
+    return [*DEMO_SERVICES, paid]
+
+
+def seed_demo(db: Session, *, stripe_enabled: bool = False) -> tuple[Expert, str | None]:
+    """Create or refresh the demo expert; safe to run twice. Returns the expert and a token if new.
+
+    With Stripe configured, the paid "Strategy session" can be paid by card; without, only outside.
+    """
     expert = db.scalar(select(Expert).where(Expert.slug == DEMO_SLUG))
     token = None
     if expert is None:
@@ -40,12 +61,12 @@ def seed_demo(db: Session) -> tuple[Expert, str | None]:
     expert.bio = ("Career coach for people changing fields. Fifteen years helping engineers, teachers and "
                   "nurses find work that fits.")
     expert.brand_color = "#2f5d8a"
-    for data in DEMO_SERVICES:
+    for data in demo_services(stripe_enabled):
         existing = next((s for s in expert.services if s.slug == data["slug"]), None)
         if existing is None:
-            experts.create_service(db, expert, dict(data), stripe_enabled=False)
+            experts.create_service(db, expert, dict(data), stripe_enabled=stripe_enabled)
         else:
-            experts.apply_service_changes(db, expert, existing, dict(data), stripe_enabled=False)
+            experts.apply_service_changes(db, expert, existing, dict(data), stripe_enabled=stripe_enabled)
     av = db.get(Availability, expert.id)
     if av is None:
         av = Availability(expert_id=expert.id, timezone=expert.timezone, weekly={}, overrides={})

@@ -1,0 +1,136 @@
+"""A client pays for a session inside the embedded widget, with localstripe's Stripe.js.
+
+localstripe (a stateful fake of Stripe, DESIGN.md) runs on its own port; the live `kairos serve`
+talks to it with the stripe SDK and receives its signed webhooks. Its fake Stripe.js mounts plain
+card inputs in the widget's page (no iframe), which the widget names for assistive technology.
+The host page is on another origin, as on an expert's own site.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import urllib.request
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from e2e.conftest import LiveServer, host_page, shot
+from tests.stripe_fake import localstripe  # noqa: F401  (the session fixture: localstripe on a free port)
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "timezone_id": "Europe/Paris", "locale": "en-GB",
+            "viewport": {"width": 1280, "height": 900}}
+
+
+def api(server, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+    req = urllib.request.Request(server.url + path, method=method, data=json.dumps(body).encode() if body else None,
+                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req) as res:
+        return json.loads(res.read() or b"{}")
+
+
+@pytest.fixture(scope="module")
+def paid(tmp_path_factory, localstripe):  # noqa: F811
+    """A live server on localstripe, with an expert whose 'consult' costs €50, paid online."""
+    secret = "whsec_" + secrets.token_hex(16)
+    server = LiveServer(tmp_path_factory.mktemp("paid"), env_extra=localstripe.app_env(secret)).start()
+    localstripe.register_webhook(f"{server.url}/api/v1/payments/stripe/webhook", secret)
+    token = server.kairos("create-expert", "jane", "--email", "jane@example.com", "--name", "Jane Doe",
+                          "--timezone", "Europe/Paris").strip().splitlines()[-1]
+    api(server, "PUT", "/api/v1/admin/availability", {
+        "timezone": "Europe/Paris", "overrides": [],
+        "weekly": {d: [["08:00", "20:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}, token)
+    api(server, "POST", "/api/v1/admin/services", {
+        "slug": "consult", "name": "Paid consultation", "duration_minutes": 60, "min_notice_minutes": 24 * 60,
+        "price": {"amount": 5000, "currency": "eur"}, "payment_options": ["online"]}, token)
+    server.token = token
+    yield server
+    server.stop()
+
+
+def widget(page: Page):
+    return page.frame_locator("iframe[title]").first
+
+
+def reach_payment(page: Page, server, host, email: str):
+    """The client picks the first free time and reaches the payment step; returns the frame."""
+    page.goto(host.page(f"pay-{email}.html", host_page(
+        server.url, '<div id="booking" data-kairos-expert="jane" data-kairos-service="consult"></div>')))
+    frame = widget(page)
+    frame.get_by_role("button", name=re.compile(r"^\d{1,2}:\d{2}")).first.click()
+    frame.get_by_label("Name").fill("Ann Lee")
+    frame.get_by_label("Email").fill(email)
+    frame.get_by_role("button", name="Next").click()
+    expect(frame.get_by_text(re.compile("by card in the next step"))).to_be_visible()
+    frame.get_by_role("button", name="Confirm booking").click()
+    expect(frame.get_by_role("heading", name="Payment")).to_be_visible()
+    expect(frame.get_by_text(re.compile("This time is held for you"))).to_be_visible()
+    expect(frame.get_by_label("Card number")).to_be_visible()
+    return frame
+
+
+def fill_card(frame, number: str) -> None:
+    frame.get_by_label("Card number").fill(number)
+    frame.get_by_label("Expiry month").fill("12")
+    frame.get_by_label("Expiry year").fill("34")
+    frame.get_by_label("Security code (CVC)").fill("123")
+    frame.get_by_label("Postal code").fill("75001")
+
+
+def admin_booking(server, email: str) -> dict:
+    rows = api(server, "GET", "/api/v1/admin/bookings", token=server.token)["bookings"]
+    return next(b for b in rows if b["client"]["email"] == email)
+
+
+def test_a_client_pays_inside_the_embedded_widget(page: Page, paid, host):
+    frame = reach_payment(page, paid, host, "ann@example.com")
+    fill_card(frame, "4242424242424242")
+    pay = frame.get_by_role("button", name=re.compile(r"^Pay .*50"))
+    expect(pay).to_be_visible()
+    shot(page, "payment-step-1280")
+    pay.click()
+    expect(frame.get_by_role("heading", name=re.compile("booked", re.I))).to_be_visible(timeout=20000)
+    page.wait_for_function("window.kairosEvents.some(e => e.type === 'kairos:booking-completed')")
+    completed = [e for e in page.evaluate("window.kairosEvents") if e["type"] == "kairos:booking-completed"]
+    assert len(completed) == 1
+    booking = completed[0]["detail"]["booking"]
+    assert booking["status"] == "confirmed" and booking["client"]["email"] == "ann@example.com"
+    stored = admin_booking(paid, "ann@example.com")
+    assert stored["status"] == "confirmed" and stored["payment"]["status"] == "paid"
+    assert stored["payment"]["amount"] == 5000
+
+
+def test_a_declined_card_shows_its_message_and_keeps_the_hold(page: Page, paid, host):
+    page.set_viewport_size({"width": 375, "height": 800})
+    frame = reach_payment(page, paid, host, "bo@example.com")
+    fill_card(frame, "4000000000000002")
+    shot(page, "payment-step-375")
+    frame.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    error = frame.get_by_role("alert").filter(has_text="Your card was declined.")
+    expect(error).to_be_visible(timeout=20000)
+    expect(error).to_be_focused()
+    shot(page, "payment-declined-375")
+    # Still held: pending payment, and the time is not offered to anyone else.
+    held = admin_booking(paid, "bo@example.com")
+    assert held["status"] == "pending_payment"
+    day = datetime.fromisoformat(held["start"]).astimezone(PARIS).date()
+    slots = api(paid, "GET", f"/api/v1/experts/jane/services/consult/slots?start={day}&end={day + timedelta(days=1)}"
+                             f"&timezone=Europe/Paris")["slots"]
+    assert held["start"] not in [s["start"] for s in slots]
+    events = [e["type"] for e in page.evaluate("window.kairosEvents")]
+    assert "kairos:booking-completed" not in events
+    # Another card on the same page goes through (a fresh card setup behind the scenes).
+    frame.get_by_label("Card number").fill("4242424242424242")
+    frame.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    expect(frame.get_by_role("heading", name=re.compile("booked", re.I))).to_be_visible(timeout=20000)
+    page.wait_for_function("window.kairosEvents.some(e => e.type === 'kairos:booking-completed')")
+    assert admin_booking(paid, "bo@example.com")["status"] == "confirmed"
