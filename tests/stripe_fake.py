@@ -141,15 +141,6 @@ def localstripe(tmp_path_factory) -> Iterator[LocalStripe]:
     log.close()
 
 
-def ensure_payments_blueprint(app) -> None:
-    """Register backend.api.payments on ``app`` unless create_app already does."""
-    if "payments.stripe_webhook" in app.view_functions:
-        return
-    from backend.api import api
-    from backend.api import payments
-    api.register_blueprint(payments.blp)
-
-
 @contextmanager
 def serve(app) -> Iterator[str]:
     """The app on a real HTTP server in a thread (localstripe's webhooks need one)."""
@@ -191,7 +182,6 @@ def stripe_app(database_url: str, tmp_path, localstripe: LocalStripe) -> Iterato
     secret = "whsec_" + secrets.token_hex(16)
     app = create_app(base_env(tmp_path, database_url, **localstripe.app_env(secret)))
     app.config["TESTING"] = True
-    ensure_payments_blueprint(app)
     with serve(app) as url:
         localstripe.register_webhook(f"{url}/api/v1/payments/stripe/webhook", secret)
         yield StripeApp(app, url, secret, localstripe)

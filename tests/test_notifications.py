@@ -75,21 +75,10 @@ def smtp():
     server.stop()
 
 
-def wire(app) -> None:
-    """Register the notifications blueprints if the app factory does not (yet) do it."""
-    if "notifications" in app.blueprints:
-        return
-    from backend.api import api
-    from backend.api.notifications import blp, feed_bp
-    api.register_blueprint(blp)
-    app.register_blueprint(feed_bp)
-
-
 def make_app(tmp_path, database_url: str, **env: str):
     from backend import create_app
     app = create_app(base_env(tmp_path, database_url, **env))
     app.config["TESTING"] = True
-    wire(app)
     return app
 
 

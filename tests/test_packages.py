@@ -11,7 +11,6 @@ from sqlalchemy import select, update
 from backend.extensions import db
 from backend.models import Booking, BookingEvent, ClientPackage, Lead, OutboxMessage, Payment, Service
 from tests.conftest import base_env, next_weekday
-from tests.stripe_fake import ensure_payments_blueprint
 
 
 @pytest.fixture
@@ -19,7 +18,6 @@ def app(database_url, tmp_path):
     from backend import create_app
     app = create_app(base_env(tmp_path, database_url, KAIROS_RATE_LIMITS="booking=0,manage=0"))
     app.config["TESTING"] = True
-    ensure_payments_blueprint(app)
     yield app
     with app.app_context():
         db.session.remove()

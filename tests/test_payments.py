@@ -458,12 +458,10 @@ def test_an_expert_cancellation_refunds_in_full(app, client, expert, stripe):
 def test_when_stripe_is_down_the_booking_is_held_and_the_widget_can_ask_again(database_url, tmp_path):
     from backend import create_app
     from tests.live import free_port
-    from tests.stripe_fake import ensure_payments_blueprint
     dead = f"http://127.0.0.1:{free_port()}"
     app = create_app(base_env(tmp_path, database_url, KAIROS_STRIPE_SECRET_KEY="sk_test_x",
                               KAIROS_STRIPE_PUBLISHABLE_KEY="pk_test_x", KAIROS_STRIPE_WEBHOOK_SECRET="whsec_x",
                               KAIROS_STRIPE_API_BASE=dead))
-    ensure_payments_blueprint(app)
     try:
         from backend.services import experts
         with app.app_context():
