@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from e2e.test_accessibility import check, widget_frame
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import LiveServer, host_page, shot
@@ -119,6 +120,8 @@ def test_a_declined_card_shows_its_message_and_keeps_the_hold(page: Page, paid, 
     expect(error).to_be_visible(timeout=20000)
     expect(error).to_be_focused()
     shot(page, "payment-declined-375")
+    # The payment step, its card fields and the error pass axe too.
+    check(widget_frame(page), "payment step with a declined card", iframes=False)
     # Still held: pending payment, and the time is not offered to anyone else.
     held = admin_booking(paid, "bo@example.com")
     assert held["status"] == "pending_payment"
