@@ -154,6 +154,35 @@ def test_a_client_books_from_the_floating_button(page: Page, server, host):
     expect(button).to_be_focused()
 
 
+RESOLVE_COLOURS = """el => {
+  const ctx = document.createElement('canvas').getContext('2d', { willReadFrequently: true });
+  const rgb = v => { ctx.clearRect(0, 0, 1, 1); ctx.fillStyle = v; ctx.fillRect(0, 0, 1, 1);
+                     return Array.from(ctx.getImageData(0, 0, 1, 1).data.slice(0, 3)); };
+  const s = getComputedStyle(el);
+  return [rgb(s.color), rgb(s.backgroundColor)];
+}"""
+
+
+def _contrast(a: list[int], b: list[int]) -> float:
+    def luminance(rgb: list[int]) -> float:
+        c = [v / 255 for v in rgb]
+        c = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+    hi, lo = sorted([luminance(a), luminance(b)], reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize("colour", ["#ffd400", "#2f5d8a", "#e91e63", "#767676", "#00bcd4", "#111827"])
+def test_the_floating_button_text_reads_on_any_brand_colour(page: Page, server, host, colour):
+    head = f"""<script>{STUB}
+      Kairos('floating', {{ expert: 'demo', color: '{colour}', label: 'Book a session' }});</script>"""
+    page.goto(host.page("floating-colour.html", host_page(server.url, "<p>Welcome.</p>", head=head)))
+    button = page.get_by_role("button", name="Book a session")
+    expect(button).to_be_visible()
+    text, background = button.evaluate(RESOLVE_COLOURS)
+    assert _contrast(text, background) >= 4.5, (colour, text, background)
+
+
 # ---- several widgets, JS API, later elements, prefill ---------------------------------------------------
 
 def test_two_widgets_on_one_page_book_independently_and_their_events_do_not_cross(page: Page, server, host):

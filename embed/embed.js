@@ -7,6 +7,7 @@
   var TYPES = /^(ready|step|slot-selected|hold-expired|booking-(completed|cancelled|rescheduled|failed))$/;
   var OPTS = ['name', 'email', 'color', 'theme', 'lang'];
   var all = {}, on = {}, seen = new WeakSet(), done = {}, n = 0, dlg, cur;
+  var T = 'clamp(0,(.179 - y)*1e5,1) ';
   var BTN = { position: 'fixed', margin: '0', border: '0', display: 'block', cursor: 'pointer', color: '#fff' };
 
   // Inline !important styles beat host CSS; no <style> (strict CSP).
@@ -126,8 +127,11 @@
   }
 
   function floating(o) {
-    var b = mk('button', Object.assign({ bottom: '20px', right: '20px', 'z-index': '2147483647', padding: '0 20px', 'border-radius': '24px',
-      background: o.color || '#2f5d8a', font: '600 16px/48px system-ui,sans-serif', 'box-shadow': '0 4px 16px rgba(0,0,0,.3)' }, BTN), d.body);
+    var c = o.color || '#2f5d8a', b = mk('button', Object.assign({ bottom: '20px', right: '20px', 'z-index': '2147483647', padding: '0 20px', 'border-radius': '24px',
+      background: c, font: '600 16px/48px system-ui,sans-serif', 'box-shadow': '0 4px 16px rgba(0,0,0,.3)' }, BTN), d.body);
+    // Black or white text, whichever contrasts more with the brand colour: white while its WCAG
+    // luminance is under 0.179, where both give sqrt(21):1. Browsers without relative colours keep white.
+    css(b, { color: 'oklch(from color(from ' + c + ' xyz-d65 ' + T + T + T + ') l 0 0)' });
     b.type = 'button';
     b.textContent = o.label || 'Book a time';
     b.onclick = function () { popup(o, b); };
