@@ -9,7 +9,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from backend import logs, ratelimit
+from backend import input_guard, logs, ratelimit
 from backend.config import Settings
 from backend.errors import register_error_handlers
 from backend.extensions import cors, db, migrate
@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     cors.init_app(app, resources={r"/api/v1/*": {"origins": "*"}}, expose_headers=["X-Request-ID"])
     logs.init_app(app)
     ratelimit.init_app(app)
+    input_guard.init_app(app)
 
     from backend.api import api
     from backend.api import admin, manage, notifications, pages, payments, public

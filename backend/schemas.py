@@ -49,13 +49,20 @@ class Instant(fields.AwareDateTime):
     }
 
 
+def patch_schema(schema_cls: type[Schema]) -> Schema:
+    """The PATCH variant of a schema: any top-level field may be left out, but a nested object that is
+    sent (a price, a policy, a location) is whole, so it is validated as on creation."""
+    return schema_cls(partial=tuple(schema_cls._declared_fields))
+
+
 class Money(Schema):
     amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=100_000_000))
     currency = fields.String(required=True, validate=validate.Regexp(r"^[a-zA-Z]{3}$", error="Use an ISO 4217 code such as usd."))
 
     @post_load
     def _lower(self, data: dict, **kwargs) -> dict:
-        data["currency"] = data["currency"].lower()
+        if "currency" in data:
+            data["currency"] = data["currency"].lower()
         return data
 
 
@@ -350,7 +357,7 @@ class AvailabilitySchema(Schema):
 
     @validates("overrides")
     def _unique_dates(self, value: list, **kwargs) -> None:
-        dates = [o["date"] for o in value]
+        dates = [o["date"] for o in value if "date" in o]  # an override without a date is already an error
         if len(dates) != len(set(dates)):
             raise ValidationError("Each date at most once.")
 

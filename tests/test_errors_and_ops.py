@@ -77,3 +77,18 @@ def test_allowed_origins_limit_who_may_frame_the_widget(client, expert):
     assert response.status_code == 200
     csp = client.get("/widget/jane").headers["Content-Security-Policy"]
     assert "frame-ancestors https://jane.example.com" in csp
+
+
+def test_text_with_a_nul_character_is_refused_before_it_reaches_the_database(client, expert):
+    """PostgreSQL cannot store NUL in text; it used to be a 500 from inside a query."""
+    h = expert["headers"]
+    bad = client.patch("/api/v1/admin/profile", headers=h, json={"bio": "a\u0000b", "name": "Jane"})
+    assert bad.status_code == 422
+    assert bad.get_json()["error"]["fields"] == {"bio": ["Text cannot contain the NUL character."]}
+    nested = client.post("/api/v1/admin/services", headers=h, json={
+        "slug": "x", "name": "X", "duration_minutes": 30, "questions": [{"label": "ok"}, {"label": "b\u0000"}]})
+    assert nested.status_code == 422 and "questions.1.label" in nested.get_json()["error"]["fields"]
+    assert client.get("/api/v1/experts/ja%00ne").status_code == 404
+    query = client.get("/api/v1/experts/jane/services/intro/slots?start=2030-01-01&end=2030-01-02&timezone=UTC%00")
+    assert query.status_code == 422 and "timezone" in query.get_json()["error"]["fields"]
+    assert client.get("/api/v1/admin/profile", headers=h).get_json()["bio"] != "a\u0000b"

@@ -118,3 +118,35 @@ def test_demo_seed_is_safe_twice(app):
     paid = services[-1]
     assert paid["price"] == {"amount": 9000, "currency": "usd"}
     assert paid["payment_options"] == ["outside"]  # no Stripe keys here: online cannot be offered
+
+
+# ---- bad input found by fuzzing the OpenAPI document (schemathesis): each was a 500 -----------------
+
+def test_a_patch_with_an_incomplete_price_is_a_422_and_changes_nothing(client, expert):
+    h = expert["headers"]
+    client.post("/api/v1/admin/services", headers=h, json={
+        "slug": "paid", "name": "Paid", "duration_minutes": 30, "price": {"amount": 5000, "currency": "EUR"}})
+    for price in ({}, {"amount": 100}, {"currency": "usd"}):
+        response = client.patch("/api/v1/admin/services/paid", headers=h, json={"price": price, "name": "Changed"})
+        assert response.status_code == 422, response.get_json()
+        assert any(f.startswith("price") for f in response.get_json()["error"]["fields"])
+    service = client.get("/api/v1/admin/services/paid", headers=h).get_json()["service"]
+    assert service["name"] == "Paid" and service["price"] == {"amount": 5000, "currency": "eur"}
+    # Top-level fields stay optional in a PATCH; a whole nested object is accepted.
+    ok = client.patch("/api/v1/admin/services/paid", headers=h, json={"price": {"amount": 6000, "currency": "EUR"}})
+    assert ok.status_code == 200 and ok.get_json()["service"]["price"]["amount"] == 6000
+
+
+def test_an_override_without_a_date_is_a_422(client, expert):
+    response = client.put("/api/v1/admin/availability", headers=expert["headers"], json={
+        "timezone": "Europe/Paris", "weekly": {}, "overrides": [{"intervals": []}]})
+    assert response.status_code == 422
+    assert "overrides.0.date" in response.get_json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/admin/clients/{}/packages", "/api/v1/admin/outbox/{}/retry"])
+def test_an_id_too_large_for_the_database_is_a_404(client, expert, path):
+    for number in (2**31, 409082154827814404096):
+        response = client.post(path.format(number), headers=expert["headers"], json={"credits": 3, "name": "Pack"})
+        assert response.status_code == 404, response.get_json()
+        assert response.get_json()["error"]["code"] == "not_found"

@@ -5,9 +5,30 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter
 
 from backend.errors import http_error_response
 from backend.schemas import ErrorSchema
+
+
+
+class RowIdConverter(BaseConverter):
+    """``<id:...>``: an integer row id within the column's range (32 bits on PostgreSQL). A larger
+    number names no row: 404, not an overflow in the database driver (which was a 500)."""
+
+    regex = r"\d{1,10}"
+    MAX = 2**31 - 1
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if number > self.MAX:
+            # Not werkzeug's ValidationError: on a route with several methods that turns into a 405.
+            raise NotFound()
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(int(value))
 
 
 def schema_name(schema) -> str:
@@ -26,7 +47,9 @@ class KairosApi(Api):
 
     def init_app(self, app: Flask, **kwargs) -> None:  # type: ignore[override]
         kwargs.setdefault("spec_kwargs", {"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)})
+        app.url_map.converters["id"] = RowIdConverter
         super().init_app(app, **kwargs)
+        self.register_converter(RowIdConverter, lambda converter: {"type": "integer", "minimum": 0, "maximum": RowIdConverter.MAX})
 
     def handle_http_exception(self, error):  # type: ignore[override]
         return http_error_response(error)

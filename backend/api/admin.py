@@ -16,7 +16,7 @@ from backend.mini_sessions import cut_day
 from backend.schemas import (
     AvailabilitySchema, BookingEnvelope, BookingsEnvelope, CancelInput, ExpertBookingCreate, LeadEnvelope,
     MiniDayCreate, SessionsEnvelope, parse_hhmm, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
-    ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope,
+    ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope, patch_schema,
 )
 from backend.services import bookings, experts, slots
 from backend.timeutil import iso_in, iso_utc
@@ -48,7 +48,7 @@ def get_profile():
 
 @blp.route("/profile", methods=["PATCH"])
 @login_required
-@blp.arguments(ProfileSchema(partial=True))
+@blp.arguments(patch_schema(ProfileSchema))
 @blp.response(200, ProfileSchema)
 def patch_profile(data: dict):
     """Change some profile fields."""
@@ -84,7 +84,7 @@ def get_service(service: str):
 
 @blp.route("/services/<service>", methods=["PATCH"])
 @login_required
-@blp.arguments(ServiceSchema(partial=True))
+@blp.arguments(patch_schema(ServiceSchema))
 @blp.response(200, ServiceEnvelope)
 def patch_service(data: dict, service: str):
     expert = current_expert()

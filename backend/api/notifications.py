@@ -105,7 +105,7 @@ def list_outbox(query: dict):
     return {"messages": [outbox_view(row) for row in rows]}
 
 
-@blp.route("/outbox/<int:message_id>/retry", methods=["POST"])
+@blp.route("/outbox/<id:message_id>/retry", methods=["POST"])
 @login_required
 @blp.response(200, OutboxMessageEnvelope)
 @blp.alt_response(403, description="not_allowed: only a parked message can be retried")

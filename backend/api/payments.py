@@ -136,7 +136,7 @@ def _package_out(package: ClientPackage, client: Client) -> dict[str, Any]:
     return view
 
 
-@blp.route("/admin/clients/<int:client_id>/packages")
+@blp.route("/admin/clients/<id:client_id>/packages")
 @login_required
 @blp.response(200, PackagesEnvelope)
 def list_packages(client_id: int):
@@ -149,7 +149,7 @@ def list_packages(client_id: int):
     return {"packages": [_package_out(p, client) for p in rows]}
 
 
-@blp.route("/admin/clients/<int:client_id>/packages", methods=["POST"])
+@blp.route("/admin/clients/<id:client_id>/packages", methods=["POST"])
 @login_required
 @blp.arguments(PackageGrantInput)
 @blp.response(201, PackageEnvelope)
