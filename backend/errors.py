@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("kairos.errors")
@@ -95,6 +95,29 @@ def envelope(code: str, message: str, status: int, fields: dict[str, list[str]] 
     return response
 
 
+_PAGE_TITLES = {404: "This page isn’t here", 410: "This link has expired", 429: "Please wait a moment"}
+
+
+def _wants_page() -> bool:
+    """A browser opening a page (a direct booking link, a widget frame) gets a page, not JSON.
+    The API under /api/ always answers with the envelope, whatever the Accept header says."""
+    if request.path.startswith("/api/") or request.method not in ("GET", "HEAD"):
+        return False
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
+def error_response(code: str, message: str, status: int, fields: dict[str, list[str]] | None = None,
+                   **extra: Any) -> Response:
+    """The envelope, or for a person's browser on a page URL, the same message as a small HTML page."""
+    if not _wants_page():
+        return envelope(code, message, status, fields, **extra)
+    title = _PAGE_TITLES.get(status, "Something went wrong" if status >= 500 else "This can’t be shown")
+    response = Response(render_template("error.html", title=title, message=message, status=status,
+                                        request_id=g.get("request_id")), status=status, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors *"
+    return response
+
+
 def flatten_messages(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """Turn marshmallow's nested messages into dotted paths (``client.email``)."""
     out: dict[str, list[str]] = {}
@@ -128,11 +151,11 @@ def http_error_response(error: HTTPException) -> Response:
                 if isinstance(loc_messages, dict):
                     merged.update(loc_messages)
         fields = flatten_messages(merged)
-        return envelope("validation_error", _summary(fields), 422, fields)
+        return error_response("validation_error", _summary(fields), 422, fields)
     code, message = _HTTP_CODES.get(status, ("http_error", error.description or "Request failed."))
     if status >= 500:
         code, message = "internal_error", "Something went wrong on our side. Please try again."
-    response = envelope(code, message, status)
+    response = error_response(code, message, status)
     if status == 405 and getattr(error, "valid_methods", None):
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
@@ -155,7 +178,7 @@ def register_error_handlers(app: Flask) -> None:
         message = error.message
         if isinstance(error, ValidationError) and error.fields and error.message == ValidationError.message:
             message = _summary(error.fields)
-        return envelope(error.code, message, error.status, error.fields, **error.extra)
+        return error_response(error.code, message, error.status, error.fields, **error.extra)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException) -> Response:
@@ -164,4 +187,4 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unhandled error")
-        return envelope("internal_error", "Something went wrong on our side. Please try again.", 500)
+        return error_response("internal_error", "Something went wrong on our side. Please try again.", 500)

@@ -57,6 +57,8 @@ def test_bad_settings_name_the_setting(tmp_path):
         ({"KAIROS_SECRET_KEY": "short"}, "KAIROS_SECRET_KEY"),
         ({"KAIROS_STRIPE_SECRET_KEY": "sk_test_x"}, "KAIROS_STRIPE_WEBHOOK_SECRET"),
         ({"KAIROS_RATE_LIMITS": "booking=lots"}, "KAIROS_RATE_LIMITS"),
+        ({"KAIROS_OUTBOX_IN_PROCESS": "yes"}, "KAIROS_OUTBOX_IN_PROCESS"),
+        ({"KAIROS_WEBHOOK_ALLOW_PRIVATE": "true"}, "KAIROS_WEBHOOK_ALLOW_PRIVATE"),
     ]:
         with pytest.raises(ConfigError, match=name):
             Settings.from_env({"KAIROS_INSTANCE_DIR": str(tmp_path), **env})
@@ -92,3 +94,20 @@ def test_text_with_a_nul_character_is_refused_before_it_reaches_the_database(cli
     query = client.get("/api/v1/experts/jane/services/intro/slots?start=2030-01-01&end=2030-01-02&timezone=UTC%00")
     assert query.status_code == 422 and "timezone" in query.get_json()["error"]["fields"]
     assert client.get("/api/v1/admin/profile", headers=h).get_json()["bio"] != "a\u0000b"
+
+
+def test_a_browser_on_a_broken_page_link_gets_a_page_and_the_api_keeps_the_envelope(client, expert):
+    """A client following a mistyped booking link on a phone sees a sentence, not raw JSON."""
+    html = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    for path in ("/book/nobody", "/widget/jane/no-such-service", "/no/such/page"):
+        page = client.get(path, headers=html)
+        assert page.status_code == 404 and page.mimetype == "text/html", path
+        text = page.get_data(as_text=True)
+        assert "This page isn’t here" in text and "<script" not in text
+    # Expert-given text is escaped, never markup.
+    page = client.get("/book/%3Cimg%20src=x%3E", headers=html)
+    assert "<img" not in page.get_data(as_text=True)
+    # The API answers JSON whatever the browser asks for; scripts asking for JSON get JSON everywhere.
+    api = client.get("/api/v1/experts/nobody", headers=html)
+    assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
+    assert client.get("/book/nobody").get_json()["error"]["code"] == "not_found"
