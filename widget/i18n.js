@@ -200,8 +200,9 @@ export function defaultHour12() {
 }
 
 export const fmt = {
+  // The 24-hour clock always pads (09:00): locales disagree on it otherwise (en-GB gives 9:00, en-US 09:00).
   time: (iso, timeZone, hour12) =>
-    dtf({ hour: 'numeric', minute: '2-digit', timeZone, hourCycle: hour12 ? 'h12' : 'h23' }).format(new Date(iso)),
+    dtf({ hour: hour12 ? 'numeric' : '2-digit', minute: '2-digit', timeZone, hourCycle: hour12 ? 'h12' : 'h23' }).format(new Date(iso)),
   date: (iso, timeZone) =>
     dtf({ weekday: 'long', month: 'long', day: 'numeric', year: 'numeric', timeZone }).format(new Date(iso)),
   dateShort: (iso, timeZone) => dtf({ weekday: 'short', month: 'short', day: 'numeric', timeZone }).format(new Date(iso)),
