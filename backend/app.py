@@ -58,7 +58,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     input_guard.init_app(app)
 
     from backend.api import api
-    from backend.api import admin, manage, notifications, pages, payments, public
+    from backend.api import admin, health, manage, notifications, pages, payments, public
     api.init_app(app)
     api.register_blueprint(public.blp)
     api.register_blueprint(admin.blp)
@@ -67,6 +67,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     api.register_blueprint(notifications.blp)
     app.register_blueprint(notifications.feed_bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(health.bp)
     register_error_handlers(app)
 
     if settings.outbox_in_process:

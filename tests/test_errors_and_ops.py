@@ -111,3 +111,29 @@ def test_a_browser_on_a_broken_page_link_gets_a_page_and_the_api_keeps_the_envel
     api = client.get("/api/v1/experts/nobody", headers=html)
     assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
     assert client.get("/book/nobody").get_json()["error"]["code"] == "not_found"
+
+
+def test_healthz_reports_the_database_the_schema_and_the_outbox(app, client, expert):
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok" and body["database"] == "ok" and body["migrations"] == "current"
+    assert body["outbox"] == {"due": 0, "parked": 0, "oldest_due_seconds": 0}
+    # A deploy that forgot `kairos migrate` is not ready, and says what to do.
+    from sqlalchemy import text
+
+    from backend.extensions import db
+    with app.app_context():
+        db.session.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        db.session.commit()
+    behind = client.get("/healthz")
+    assert behind.status_code == 503
+    assert "run kairos migrate" in behind.get_json()["migrations"]
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
+    from backend import create_app
+    from tests.conftest import base_env
+    app = create_app(base_env(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:9/nowhere"))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "unavailable"
+    assert response.get_json()["database"].startswith("unreachable")

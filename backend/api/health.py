@@ -1,0 +1,67 @@
+"""Health for whoever runs Kairos: a load balancer, a container orchestrator, a person on call.
+
+``/healthz`` says whether this process can serve bookings: the database answers and its schema is
+the one this code expects (a deploy that forgot ``kairos migrate`` is not ready). It also reports
+the outbox backlog, which is how a stopped ``kairos worker`` shows itself before clients notice
+missing emails; a backlog alone does not make the process unready.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Blueprint, Response, current_app, jsonify
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.extensions import db
+from backend.models import OutboxMessage
+from backend.types import utcnow
+
+bp = Blueprint("health", __name__)
+
+
+@lru_cache(maxsize=1)
+def _head_revision(directory: str) -> str | None:
+    from alembic.config import Config
+    config = Config()
+    config.set_main_option("script_location", directory)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def check() -> tuple[bool, dict[str, Any]]:
+    """(ready, report) for this process and its database."""
+    report: dict[str, Any] = {}
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            current = MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as error:
+        report["database"] = f"unreachable: {type(error.__cause__ or error).__name__}"
+        return False, report
+    report["database"] = "ok"
+    head = _head_revision(current_app.extensions["migrate"].directory)
+    report["migrations"] = "current" if current == head else f"at {current}, code expects {head}: run kairos migrate"
+    ready = current == head
+    if ready:
+        now = utcnow()
+        due = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now))
+        parked = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == "parked"))
+        oldest = db.session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now))
+        report["outbox"] = {"due": due, "parked": parked,
+                            "oldest_due_seconds": int((now - oldest).total_seconds()) if oldest else 0}
+    return ready, report
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    ready, report = check()
+    response = jsonify({"status": "ok" if ready else "unavailable", **report})
+    response.status_code = 200 if ready else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
