@@ -96,6 +96,7 @@ def dev(host: str, port: int, stripe_port: int) -> None:
 
     Starts ``localstripe --from-scratch`` unless something already listens on --stripe-port, registers
     the webhook there, and stops it with the server. Your own KAIROS_STRIPE_* settings win.
+    Expert webhooks may go to localhost and private addresses (KAIROS_WEBHOOK_ALLOW_PRIVATE=1 unless set).
     """
     import os
     import shutil
@@ -105,6 +106,10 @@ def dev(host: str, port: int, stripe_port: int) -> None:
     import urllib.parse
     import urllib.request
 
+    # `kairos dev` only ever runs on a developer's machine (demo data, fake Stripe), where pointing a
+    # webhook at a receiver on localhost is the normal way to try it; so allow private destinations
+    # here, and only here. `serve`, `worker` and gunicorn keep the safe default. An explicit setting wins.
+    os.environ.setdefault("KAIROS_WEBHOOK_ALLOW_PRIVATE", "1")
     # Stopping the server (Ctrl-C, or a TERM from a supervisor) also stops localstripe, via `finally`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.default_int_handler)

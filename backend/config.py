@@ -50,6 +50,8 @@ class Settings:
     redis_url: str | None
     instance_dir: Path
     outbox_in_process: bool
+    #: Deliver webhooks to loopback/private/link-local addresses too (development and tests only).
+    webhook_allow_private: bool = False
     rate_limits: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -79,9 +81,6 @@ class Settings:
         webhook_secret = env.get("KAIROS_STRIPE_WEBHOOK_SECRET") or None
         if stripe_secret and not webhook_secret:
             raise ConfigError("KAIROS_STRIPE_WEBHOOK_SECRET is required when KAIROS_STRIPE_SECRET_KEY is set")
-        in_process = env.get("KAIROS_OUTBOX_IN_PROCESS", "0")
-        if in_process not in ("0", "1"):
-            raise ConfigError("KAIROS_OUTBOX_IN_PROCESS must be 0 or 1")
         return cls(
             rate_limits=_rate_limits(env.get("KAIROS_RATE_LIMITS", "")),
             database_url=_database_url(db),
@@ -95,8 +94,18 @@ class Settings:
             stripe_js_url=js_url,
             redis_url=redis_url,
             instance_dir=instance_dir,
-            outbox_in_process=in_process == "1",
+            outbox_in_process=_flag(env, "KAIROS_OUTBOX_IN_PROCESS"),
+            # Off unless asked for: on a shared host, expert webhooks must not reach the internal network.
+            webhook_allow_private=_flag(env, "KAIROS_WEBHOOK_ALLOW_PRIVATE"),
         )
+
+
+def _flag(env: Mapping[str, str], name: str, default: str = "0") -> bool:
+    """A 0/1 setting; anything else stops the start rather than guessing what was meant."""
+    value = env.get(name, default)
+    if value not in ("0", "1"):
+        raise ConfigError(f"{name} must be 0 or 1")
+    return value == "1"
 
 
 def _dev_secret(instance_dir: Path) -> str:

@@ -162,7 +162,7 @@ def _prepare(session: Session, row: OutboxMessage, links: Links):
 
         def send_webhook(settings: Any) -> None:
             from backend.notifications.webhooks import deliver
-            deliver(url, secret, event)
+            deliver(url, secret, event, allow_private=settings.webhook_allow_private)
         return send_webhook
 
     from backend.notifications import emails

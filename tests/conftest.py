@@ -77,9 +77,19 @@ def database_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path):
+def app_env() -> dict[str, str]:
+    """Extra KAIROS_* settings of the ``app`` fixtures; a module or a parametrize overrides it.
+
+    Empty, so tests run with the defaults, including refusing webhooks to private addresses
+    (KAIROS_WEBHOOK_ALLOW_PRIVATE): tests/test_webhooks.py turns that on for its 127.0.0.1 receivers.
+    """
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path, app_env):
     from backend import create_app
-    app = create_app(base_env(tmp_path, database_url))
+    app = create_app(base_env(tmp_path, database_url, **app_env))
     app.config["TESTING"] = True
     yield app
     from backend.extensions import db

@@ -89,9 +89,9 @@ def smtp_url(smtp) -> str | None:
 
 
 @pytest.fixture
-def app(database_url: str, tmp_path, smtp_url):
+def app(database_url: str, tmp_path, smtp_url, app_env):
     """The conftest app, sending mail to the test SMTP server."""
-    app = make_app(tmp_path, database_url, **({"KAIROS_SMTP_URL": smtp_url} if smtp_url else {}))
+    app = make_app(tmp_path, database_url, **({"KAIROS_SMTP_URL": smtp_url} if smtp_url else {}), **app_env)
     yield app
     from backend.extensions import db
     stop = app.extensions.get("kairos_worker_stop")

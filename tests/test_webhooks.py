@@ -28,13 +28,22 @@ def check_signature(secret: str, header: str, body: bytes, tolerance: int = 300)
     return fresh and hmac.compare_digest(expected, fields["v1"])
 
 
+@pytest.fixture
+def app_env() -> dict[str, str]:
+    """The receivers below listen on 127.0.0.1, which the default settings refuse (SSRF guard):
+    these tests are about signing and retries, so they allow private destinations. The refusals
+    themselves are tested with the default in test_webhook_destinations.py."""
+    return {"KAIROS_WEBHOOK_ALLOW_PRIVATE": "1"}
+
+
 class Receiver:
-    """A real HTTP endpoint in a thread; answers ``status`` and records what it got."""
+    """A real HTTP endpoint in a thread; answers ``status`` (plus ``headers``) and records what it got."""
 
     def __init__(self) -> None:
         self.secret = ""
         self.status = 200
-        self.received: list[dict] = []  # every attempt: {"event", "valid", "answered"}
+        self.headers: dict[str, str] = {}  # sent with every answer, e.g. a Location for a redirect
+        self.received: list[dict] = []  # every attempt: {"event", "valid", "answered", "host"}
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,8 +51,11 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 valid = check_signature(receiver.secret, self.headers.get("Kairos-Signature", "t=0,v1="), body)
                 status = receiver.status if valid else 400
-                receiver.received.append({"event": json.loads(body), "valid": valid, "answered": status})
+                receiver.received.append({"event": json.loads(body), "valid": valid, "answered": status,
+                                          "host": self.headers.get("Host")})
                 self.send_response(status)
+                for name, value in receiver.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
 
             def log_message(self, *args) -> None:

@@ -74,7 +74,12 @@ def list_webhooks():
 @blp.arguments(WebhookCreate)
 @blp.response(201, WebhookEnvelope)
 def create_webhook(data: dict):
-    """Subscribe a URL to event types; the answer carries the signing secret."""
+    """Subscribe a URL to event types; the answer carries the signing secret.
+
+    A URL on a private or internal network (127.0.0.1, 10.x, 169.254.x, localhost, *.internal…) is
+    refused with a 422; the address a name resolves to is checked again at every delivery.
+    """
+    webhooks.check_url(data["url"], allow_private=_settings().webhook_allow_private)
     endpoint = WebhookEndpoint(expert_id=current_expert().id, url=data["url"],
                                events=sorted(set(data["events"]), key=webhooks.EVENT_TYPES.index),
                                secret=webhooks.new_secret(), active=True)

@@ -2,6 +2,10 @@
 
 Signature recipe (API.md): ``Kairos-Signature: t=TIMESTAMP,v1=HEX`` where HEX is
 HMAC-SHA256 with the endpoint's secret over ``f"{TIMESTAMP}.{raw body}"``.
+
+Deliveries go only to public internet addresses unless ``KAIROS_WEBHOOK_ALLOW_PRIVATE=1``
+(``check_url`` at registration, ``destinations.vetted_addresses`` plus a pinned connection at
+each delivery), and never follow redirects. See ``backend/notifications/destinations.py``.
 """
 from __future__ import annotations
 
@@ -10,11 +14,15 @@ import hmac
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
+from http.client import HTTPConnection, HTTPException
 from typing import Any
+from urllib.parse import urlsplit
 
+from backend.errors import ValidationError
 from backend.models import public_id
+from backend.notifications.destinations import (
+    DestinationRefused, PinnedHTTPConnection, PinnedHTTPSConnection, host_refusal, vetted_addresses,
+)
 
 #: The event types of API.md, in the order the docs list them.
 EVENT_TYPES = ("booking.created", "booking.confirmed", "booking.rescheduled", "booking.cancelled",
@@ -64,30 +72,62 @@ def verify(secret: str, header: str, body: bytes, *, now: float | None = None,
     return hmac.compare_digest(expected, parts.get("v1", ""))
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirected POST would turn into a GET without the body; count it as a failed delivery instead.
-    def redirect_request(self, *args, **kwargs):  # type: ignore[override]
-        return None
+def check_url(url: str, *, allow_private: bool) -> None:
+    """Refuse, at registration, a URL that plainly points inside a network (no DNS lookup: see destinations)."""
+    if allow_private:
+        return
+    reason = host_refusal(urlsplit(url).hostname)
+    if reason:
+        raise ValidationError(fields={"url": [
+            f"Webhooks can only be sent to a public internet address, and {reason}."]})
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+def _connection(url: str, *, allow_private: bool) -> tuple[HTTPConnection, str]:
+    """An unopened connection to the URL's vetted addresses, and the path to request.
 
-
-def deliver(url: str, secret: str, event: dict[str, Any]) -> int:
-    """POST one signed event; return the status, raise DeliveryError unless it is 2xx."""
-    body = encode(event)
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json",
-        "User-Agent": "Kairos-Webhooks/1",
-        SIGNATURE_HEADER: signature(secret, int(time.time()), body),
-    })
+    Raises DestinationRefused for a private destination, DeliveryError for a URL or name that does not work.
+    """
+    parts = urlsplit(url)
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
-            status = response.status
-    except urllib.error.HTTPError as error:
-        raise DeliveryError(f"HTTP {error.code} from {url}") from None
-    except (urllib.error.URLError, OSError) as error:
-        raise DeliveryError(f"cannot reach {url}: {getattr(error, 'reason', error)}") from None
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise DeliveryError(f"bad port in {url}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DeliveryError(f"not an http(s) URL: {url}")
+    try:
+        addresses = vetted_addresses(parts.hostname, port, allow_private=allow_private)
+    except DestinationRefused as refused:
+        raise DestinationRefused(f"not sent to {url}: {refused}; webhooks only go to public internet addresses") \
+            from None
+    except OSError as error:  # socket.gaierror: the name does not resolve (now)
+        raise DeliveryError(f"cannot resolve {parts.hostname}: {error}") from None
+    cls = PinnedHTTPSConnection if parts.scheme == "https" else PinnedHTTPConnection
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return cls(parts.hostname, port, addresses, timeout=TIMEOUT_SECONDS), path
+
+
+def deliver(url: str, secret: str, event: dict[str, Any], *, allow_private: bool = False) -> int:
+    """POST one signed event; return the status.
+
+    Raises DestinationRefused when the URL leads to a private address (unless ``allow_private``),
+    DeliveryError for anything but a 2xx. Redirects are not followed: a redirected POST would lose its
+    body, and the new location would escape the address check, so a 3xx is a failed delivery.
+    """
+    body = encode(event)
+    connection, path = _connection(url, allow_private=allow_private)
+    headers = {"Content-Type": "application/json", "User-Agent": "Kairos-Webhooks/1",
+               SIGNATURE_HEADER: signature(secret, int(time.time()), body)}
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        status, location = response.status, response.getheader("Location")
+    except (OSError, HTTPException) as error:
+        raise DeliveryError(f"cannot reach {url}: {error}") from None
+    finally:
+        connection.close()
+    if 300 <= status < 400:
+        raise DeliveryError(f"HTTP {status} from {url}: redirects are not followed "
+                            f"(Location: {(location or '-')[:300]}); register the final URL instead")
     if not 200 <= status < 300:
         raise DeliveryError(f"HTTP {status} from {url}")
     return status
