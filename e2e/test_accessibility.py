@@ -188,3 +188,67 @@ def test_the_popup_is_accessible(page: Page, server, host, park_class, width):
     check(frame, f"popup at {width}px")
     settle(page, frame, "dialog iframe")
     shot(page, f"popup-{width}")
+
+
+LAYOUT_PROBLEMS = """() => {
+  const problems = [];
+  const doc = document.documentElement;
+  if (doc.scrollWidth > doc.clientWidth + 1) problems.push(`scrolls sideways: ${doc.scrollWidth} > ${doc.clientWidth}`);
+  for (const el of document.querySelectorAll('button, a[href], input, select, textarea, [role="button"]')) {
+    let r = el.getBoundingClientRect();
+    const after = getComputedStyle(el, '::after');
+    // A "stretched" button whose ::after covers its card: the whole card is the target.
+    if (after.content !== 'none' && after.position === 'absolute' && el.offsetParent) r = el.offsetParent.getBoundingClientRect();
+    if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden') continue;  // not shown
+    if (el.matches('input[type="radio"], input[type="checkbox"]')) continue;  // their label is the target
+    if (r.right > doc.clientWidth + 1 || r.left < -1) problems.push(`cut off: ${el.outerHTML.slice(0, 80)}`);
+    if (el.matches('a[href]') && getComputedStyle(el).display === 'inline') continue;  // a link in a sentence
+    // Seven day columns cannot each be 44 px wide in under 308 px: a day takes its whole column
+    // (no gap between days, so the tappable areas touch) and the full 44 px of height.
+    if (el.matches('.day')) {
+      const row = el.parentElement.getBoundingClientRect();
+      if (r.height < 44 || r.width < Math.floor(row.width / 7) - 1) problems.push(`day ${Math.round(r.width)}x${Math.round(r.height)} in a ${Math.round(row.width)} px row`);
+      continue;
+    }
+    if (r.height < 44 || r.width < 44) problems.push(`${Math.round(r.width)}x${Math.round(r.height)} target: ${el.outerHTML.slice(0, 80)}`);
+  }
+  return problems;
+}"""
+
+
+def test_every_step_fits_a_320_px_phone_with_44_px_touch_targets(page: Page, server, host):
+    """The smallest phones still in use: nothing scrolls sideways, nothing is cut off, every button,
+    field and link that stands alone is at least 44 by 44 CSS pixels."""
+    page.set_viewport_size({"width": 320, "height": 640})
+    host.page("site.css", SITE_CSS)
+    page.goto(site(server, host, "narrow.html", '<div id="booking" data-kairos-expert="demo"></div>'))
+    w = page.frame_locator("#booking iframe")
+    frame = widget_frame(page)
+
+    def fits(where: str) -> None:
+        problems = frame.evaluate(LAYOUT_PROBLEMS)
+        assert problems == [], f"{where}:\n" + "\n".join(problems)
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), f"host page scrolls: {where}"
+
+    expect(w.get_by_role("heading", name="Choose a service")).to_be_visible()
+    fits("services")
+    w.get_by_role("button", name=re.compile("Coaching session")).click()
+    expect(w.locator(".times").get_by_role("button", name=TIME).first).to_be_visible()
+    fits("time")
+    page.set_viewport_size({"width": 320, "height": 1400})  # the cross-origin frame is painted whole
+    settle(page, frame, "#booking iframe")
+    shot(page, "time-320")
+    page.set_viewport_size({"width": 320, "height": 640})
+    w.locator(".times").get_by_role("button", name=TIME).first.click()
+    expect(w.get_by_role("heading", name="Your details")).to_be_focused()
+    fits("details")
+    w.get_by_label("Name").fill("Ann Lee")
+    w.get_by_label("Email").fill("ann@example.com")
+    w.get_by_label("Phone").fill("+1 617 555 0142")
+    w.get_by_label("What would you like to work on?").fill("Moving into product design.")
+    w.get_by_role("button", name="Next").click()
+    expect(w.get_by_role("heading", name="Review and confirm")).to_be_focused()
+    fits("review")
+    w.get_by_role("button", name="Confirm booking").click()
+    expect(w.get_by_role("heading", name="You’re booked")).to_be_focused()
+    fits("confirmation")
