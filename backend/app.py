@@ -68,6 +68,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(notifications.feed_bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
+    from backend import dashboard
+    dashboard.init_app(app)
     register_error_handlers(app)
 
     if settings.outbox_in_process:

@@ -1,4 +1,4 @@
-"""The ``kairos`` command: migrate, demo, create-expert, serve, dev, worker (plus Flask's ``db`` tools)."""
+"""The ``kairos`` command: migrate, demo, create-expert, set-password, serve, dev, worker (plus Flask's ``db`` tools)."""
 from __future__ import annotations
 
 import sys
@@ -67,6 +67,29 @@ def create_expert(slug: str, email: str, name: str, tz: str, password: str | Non
         raise click.ClickException(details) from None
     click.echo(f"created expert '{expert.slug}'")
     click.echo(token)
+
+
+@cli.command("set-password")
+@click.argument("slug")
+@with_appcontext
+def set_password(slug: str) -> None:
+    """Set (or change) an expert's dashboard password; it is asked for twice and never echoed.
+
+    Changing it signs the expert out of every browser (the session carries a fingerprint of it).
+    """
+    from backend.errors import DomainError
+    from backend.extensions import db
+    from backend.services import experts
+    try:
+        expert = experts.get_expert(db.session, slug)
+        password = click.prompt("New dashboard password", hide_input=True, confirmation_prompt=True)
+        experts.set_password(expert, password)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items()) or error.message
+        raise click.ClickException(details) from None
+    click.echo(f"password set for '{expert.slug}': sign in at {current_app.config['KAIROS'].base_url}/dashboard")
 
 
 @cli.command()

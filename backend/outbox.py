@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.errors import NotAllowed, NotFound
 from backend.models import OutboxMessage
+from backend.types import utcnow
 
 
 def enqueue(db: Session, kind: str, topic: str, payload: dict[str, Any], *, expert_id: int | None) -> OutboxMessage:
@@ -18,3 +21,27 @@ def enqueue(db: Session, kind: str, topic: str, payload: dict[str, Any], *, expe
                             attempts=0)
     db.add(message)
     return message
+
+
+def list_messages(db: Session, expert_id: int, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+    """The expert's emails and webhooks, newest first, optionally only those in ``status``."""
+    stmt = select(OutboxMessage).where(OutboxMessage.expert_id == expert_id)
+    if status is not None:
+        stmt = stmt.where(OutboxMessage.status == status)
+    return list(db.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def retry_parked(db: Session, expert_id: int, message_id: int) -> OutboxMessage:
+    """Send a parked message of the expert's again, with a fresh set of attempts.
+
+    NotFound for a message that is not theirs; NotAllowed("not_parked") unless it gave up.
+    """
+    row = db.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id,
+                                                OutboxMessage.expert_id == expert_id))
+    if row is None:
+        raise NotFound("No such message.")
+    if row.status != "parked":
+        raise NotAllowed("not_parked", "Only a parked message can be retried.")
+    row.status, row.attempts, row.next_attempt_at = "pending", 0, utcnow()
+    db.commit()
+    return row

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
 from backend.api.auth import current_expert, login_required
-from backend.errors import NotFound, ValidationError
+from backend.errors import ValidationError
 from backend.extensions import db
 from backend.models import Booking, Client, Lead, Service, ServiceSession
 from backend.links import app_links
@@ -18,7 +18,7 @@ from backend.schemas import (
     MiniDayCreate, SessionsEnvelope, parse_hhmm, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
     ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope, patch_schema,
 )
-from backend.services import bookings, experts, slots
+from backend.services import bookings, experts, leads, slots
 from backend.timeutil import iso_in, iso_utc
 from backend.types import utcnow
 
@@ -194,14 +194,9 @@ def create_mini_day(data: dict, service: str):
 def list_bookings(query: dict):
     """The expert's bookings, newest start first, in the expert's time zone."""
     expert = current_expert()
-    stmt = select(Booking).where(Booking.expert_id == expert.id).order_by(Booking.start.desc())
-    if "status" in query:
-        stmt = stmt.where(Booking.status == query["status"])
-    if "start" in query:
-        stmt = stmt.where(Booking.end > query["start"])
-    if "end" in query:
-        stmt = stmt.where(Booking.start < query["end"])
-    return {"bookings": [bookings.booking_view(b, tz=expert.timezone) for b in db.session.scalars(stmt.limit(1000))]}
+    found = bookings.list_bookings(db.session, expert, status=query.get("status"), start=query.get("start"),
+                                   end=query.get("end"))
+    return {"bookings": [bookings.booking_view(b, tz=expert.timezone) for b in found]}
 
 
 @blp.route("/clients")
@@ -218,9 +213,7 @@ def list_clients():
 @login_required
 @blp.response(200, LeadsEnvelope)
 def list_leads():
-    expert = current_expert()
-    rows = db.session.scalars(select(Lead).where(Lead.expert_id == expert.id).order_by(Lead.updated_at.desc()))
-    return {"leads": [lead_view(lead) for lead in rows]}
+    return {"leads": [lead_view(lead) for lead in leads.list_leads(db.session, current_expert())]}
 
 
 def lead_view(lead: Lead) -> dict[str, Any]:
@@ -298,10 +291,4 @@ def cancel_booking(data: dict, booking_id: str):
 @blp.response(200, LeadEnvelope)
 def close_lead(lead_id: str):
     """The expert closes a lead they have followed up (a new booking attempt reopens it)."""
-    expert = current_expert()
-    lead = db.session.scalar(select(Lead).where(Lead.id == lead_id, Lead.expert_id == expert.id))
-    if lead is None:
-        raise NotFound("No such lead.")
-    lead.status = "closed"
-    db.session.commit()
-    return {"lead": lead_view(lead)}
+    return {"lead": lead_view(leads.close_lead(db.session, current_expert(), lead_id))}

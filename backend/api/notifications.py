@@ -12,8 +12,9 @@ from flask import Response, current_app
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from backend import outbox
 from backend.api.auth import current_expert, login_required
-from backend.errors import NotAllowed, NotFound
+from backend.errors import NotFound
 from backend.extensions import db
 from backend.models import OutboxMessage, WebhookEndpoint
 from backend.notification_schemas import (
@@ -103,10 +104,7 @@ def delete_webhook(endpoint_id: str):
 @blp.response(200, OutboxEnvelope)
 def list_outbox(query: dict):
     """The expert's emails and webhooks, newest first; ``?status=parked`` shows what gave up."""
-    stmt = select(OutboxMessage).where(OutboxMessage.expert_id == current_expert().id)
-    if "status" in query:
-        stmt = stmt.where(OutboxMessage.status == query["status"])
-    rows = db.session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(query["limit"]))
+    rows = outbox.list_messages(db.session, current_expert().id, status=query.get("status"), limit=query["limit"])
     return {"messages": [outbox_view(row) for row in rows]}
 
 
@@ -116,15 +114,7 @@ def list_outbox(query: dict):
 @blp.alt_response(403, description="not_allowed: only a parked message can be retried")
 def retry_outbox(message_id: int):
     """Send a parked message again, with a fresh set of attempts."""
-    row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id,
-                                                        OutboxMessage.expert_id == current_expert().id))
-    if row is None:
-        raise NotFound("No such message.")
-    if row.status != "parked":
-        raise NotAllowed("not_parked", "Only a parked message can be retried.")
-    row.status, row.attempts, row.next_attempt_at = "pending", 0, utcnow()
-    db.session.commit()
-    return {"message": outbox_view(row)}
+    return {"message": outbox_view(outbox.retry_parked(db.session, current_expert().id, message_id))}
 
 
 @blp.route("/calendar-feed")

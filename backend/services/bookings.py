@@ -264,6 +264,23 @@ def event_view(booking: Booking) -> dict[str, Any]:
             if key in ("id", "status", "start", "end", "timezone", "service", "client")}
 
 
+def list_bookings(db: Session, expert: Expert, *, status: str | None = None, start: datetime | None = None,
+                  end: datetime | None = None, oldest_first: bool = False, limit: int = 1000) -> list[Booking]:
+    """The expert's bookings overlapping [start, end), newest start first unless ``oldest_first``.
+
+    Served by ``ix_booking_expert_start``; ``limit`` bounds one answer (the API and the dashboard).
+    """
+    stmt = select(Booking).where(Booking.expert_id == expert.id)
+    if status is not None:
+        stmt = stmt.where(Booking.status == status)
+    if start is not None:
+        stmt = stmt.where(Booking.end > start)
+    if end is not None:
+        stmt = stmt.where(Booking.start < end)
+    order = Booking.start.asc() if oldest_first else Booking.start.desc()
+    return list(db.scalars(stmt.order_by(order).limit(limit)))
+
+
 def get_booking(db: Session, expert: Expert, booking_id: str) -> Booking:
     booking = db.scalar(select(Booking).where(Booking.id == booking_id, Booking.expert_id == expert.id))
     if booking is None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.errors import NotFound, Unauthorized, ValidationError
 from backend.models import ApiToken, Availability, Expert, Service
@@ -49,6 +49,35 @@ def expert_for_token(db: Session, token: str) -> Expert:
         raise Unauthorized("This API token is not valid.")
     row.last_used_at = utcnow()
     return row.expert
+
+
+MIN_PASSWORD_LENGTH = 8
+
+# Checked when no expert matches the email, so a wrong email costs the same time as a wrong
+# password and the answer's timing does not tell which emails have an account.
+_DUMMY_HASH = generate_password_hash("kairos-no-such-expert")
+
+
+def set_password(expert: Expert, password: str) -> None:
+    """Set the dashboard password (stored as a werkzeug salted hash); too short is a ValidationError."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(fields={"password": [f"Use at least {MIN_PASSWORD_LENGTH} characters."]})
+    expert.password_hash = generate_password_hash(password)
+
+
+def authenticate(db: Session, email: str, password: str) -> Expert | None:
+    """The expert whose email (any case) and dashboard password match, else None (never says which was wrong)."""
+    key = email.strip().casefold()
+    candidates = db.scalars(select(Expert).where(func.lower(Expert.email) == key,
+                                                 Expert.password_hash.is_not(None)).order_by(Expert.id))
+    checked = False
+    for expert in candidates:
+        checked = True
+        if check_password_hash(expert.password_hash, password):
+            return expert
+    if not checked:
+        check_password_hash(_DUMMY_HASH, password)
+    return None
 
 
 def get_expert(db: Session, slug: str) -> Expert:

@@ -1,0 +1,178 @@
+"""The dashboard's pages and actions. Each route parses the form, calls a service and renders.
+
+Every POST is checked against the session's CSRF token before any view runs (``_check_csrf``);
+actions redirect back to the overview with a flash message, and a domain error (a booking already
+cancelled, a message no longer parked…) becomes that message instead of an error page.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError as SchemaError
+
+from backend import outbox
+from backend.dashboard import auth, formatting
+from backend.errors import DomainError, RateLimited
+from backend.extensions import db
+from backend.ratelimit import limit
+from backend.schemas import CancelInput
+from backend.services import bookings, dashboard, experts, leads
+from backend.types import utcnow
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+
+CSP = "; ".join([
+    "default-src 'self'", "style-src 'self'", "img-src 'self' data:", "base-uri 'none'", "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+LOGIN_FAILED = "That email and password do not match an account. Check both and try again."
+MAX_EMAIL, MAX_PASSWORD = 320, 1024  # longer input is not hashed: nobody's password is that long
+
+
+@bp.app_template_global("dash_csrf_token")
+def _csrf_token_global() -> str:
+    return auth.csrf_token()
+
+
+def _register_filters(state) -> None:
+    state.app.jinja_env.filters.update(formatting.FILTERS)
+
+
+bp.record_once(_register_filters)
+
+
+@bp.before_request
+def _check_csrf() -> ResponseReturnValue | None:
+    """Refuse any POST whose form does not carry this session's token (another site cannot read it)."""
+    if request.method == "POST" and not auth.csrf_valid(request.form.get(auth.CSRF_FIELD)):
+        return render_template("dashboard/csrf.html"), 403
+    return None
+
+
+@bp.after_request
+def _page_headers(response: Response) -> Response:
+    """No inline code, no framing, nothing cached: these pages show clients' personal data."""
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.errorhandler(RateLimited)
+def _too_many(error: RateLimited) -> ResponseReturnValue:
+    """Too many sign-in attempts: the form again with the wait message (a page, not the API's JSON)."""
+    return _login_page(request.form.get("email", "")[:MAX_EMAIL], error.message, 429)
+
+
+def _login_page(email: str = "", error: str | None = None, status: int = 200) -> ResponseReturnValue:
+    return render_template("dashboard/login.html", email=email, error=error), status
+
+
+@bp.get("/login")
+def login() -> ResponseReturnValue:
+    """The sign-in form (or the dashboard, for someone already signed in)."""
+    if auth.signed_in_expert() is not None:
+        return redirect(url_for("dashboard.home"))
+    return _login_page()
+
+
+@bp.post("/login")
+@limit("login", per_minute=10)
+def login_submit() -> ResponseReturnValue:
+    """Check email and password; one message for any mismatch, so it never says which emails exist."""
+    email = request.form.get("email", "").strip()[:MAX_EMAIL]
+    password = request.form.get("password", "")
+    expert = experts.authenticate(db.session, email, password) if len(password) <= MAX_PASSWORD else None
+    if expert is None:
+        return _login_page(email, LOGIN_FAILED, 401)
+    auth.sign_in(expert)
+    return redirect(url_for("dashboard.home"))
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    auth.sign_out()
+    flash("You are signed out.", "info")
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.get("/")  # registered second: url_for gives the canonical /dashboard
+@bp.get("")
+@auth.login_required
+def home() -> ResponseReturnValue:
+    """The overview: bookings, pending sessions, cancellations, leads, clients, parked messages, the snippet."""
+    expert = auth.current_expert()
+    base_url = current_app.config["KAIROS"].base_url
+    return render_template("dashboard/home.html", expert=expert, tz=expert.timezone,
+                           data=dashboard.overview(db.session, expert, utcnow()),
+                           booking_url=f"{base_url}/book/{expert.slug}",
+                           snippet=_embed_snippet(base_url, expert.slug))
+
+
+def _embed_snippet(base_url: str, slug: str) -> str:
+    """What the expert pastes into their site (README, "Embedding"); the template escapes it."""
+    return (f'<div data-kairos-expert="{slug}"></div>\n'
+            f'<script src="{base_url}/embed.js" async></script>')
+
+
+@bp.get("/bookings/<booking_id>/cancel")
+@auth.login_required
+def cancel_form(booking_id: str) -> ResponseReturnValue:
+    """Ask before cancelling, with room for a message to the client."""
+    expert = auth.current_expert()
+    booking = bookings.get_booking(db.session, expert, booking_id)
+    return render_template("dashboard/cancel.html", expert=expert, tz=expert.timezone, booking=booking)
+
+
+@bp.post("/bookings/<booking_id>/cancel")
+@auth.login_required
+def cancel(booking_id: str) -> ResponseReturnValue:
+    """Cancel as the API's expert cancel does (no client policy; a paid booking is refunded in full)."""
+    expert = auth.current_expert()
+    try:
+        reason = CancelInput().load({"reason": request.form.get("reason", "").strip()})["reason"]
+    except SchemaError:
+        flash("Keep the message under 2000 characters.", "error")
+        return redirect(url_for("dashboard.cancel_form", booking_id=booking_id))
+    return _act(lambda: bookings.cancel_booking(db.session, bookings.get_booking(db.session, expert, booking_id),
+                                                actor="expert", reason=reason, now=utcnow()),
+                "Booking cancelled. The client is told by email.")
+
+
+@bp.post("/bookings/<booking_id>/confirm")
+@auth.login_required
+def confirm(booking_id: str) -> ResponseReturnValue:
+    """Confirm a pending booking by hand, as the API does (its payment is waived)."""
+    expert = auth.current_expert()
+    return _act(lambda: bookings.confirm_booking(db.session, bookings.get_booking(db.session, expert, booking_id),
+                                                 actor="expert"),
+                "Booking confirmed. The client is told by email.")
+
+
+@bp.post("/leads/<lead_id>/close")
+@auth.login_required
+def close_lead(lead_id: str) -> ResponseReturnValue:
+    expert = auth.current_expert()
+    return _act(lambda: leads.close_lead(db.session, expert, lead_id), "Lead closed.")
+
+
+@bp.post("/outbox/<id:message_id>/retry")
+@auth.login_required
+def retry_message(message_id: int) -> ResponseReturnValue:
+    expert = auth.current_expert()
+    return _act(lambda: outbox.retry_parked(db.session, expert.id, message_id), "Message queued to be sent again.")
+
+
+def _act(action: Callable[[], object], done: str) -> ResponseReturnValue:
+    """Run an action; flash ``done``, or the domain error's own message, and go back to the overview."""
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("dashboard.home"))
