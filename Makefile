@@ -22,7 +22,8 @@ install: $(STAMP)
 # Stripe on port 8420, started if nothing listens there and stopped with the server) unless
 # KAIROS_STRIPE_SECRET_KEY is set. Test card 4242 4242 4242 4242.
 run: install
-	@echo "Kairos on http://127.0.0.1:$(PORT) — demo host page: http://127.0.0.1:$(PORT)/demo"
+	@echo "Kairos on http://127.0.0.1:$(PORT) — demo host page: http://127.0.0.1:$(PORT)/demo" \
+	  "— dashboard: http://127.0.0.1:$(PORT)/dashboard (demo@kairos.example / demo-password)"
 	KAIROS_BASE_URL="$${KAIROS_BASE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/kairos dev --host 127.0.0.1 --port $(PORT)
 
 # The browser tests need Chromium: KAIROS_BROWSER, the system one, or Playwright's own.
