@@ -181,7 +181,7 @@ def main() -> None:
                           f"budget {kb(FIRST_SCREEN_BUDGET)}: {verdict(total <= FIRST_SCREEN_BUDGET)}")
                     for name, encoding, size in sorted(items, key=lambda x: -x[2]):
                         print(f"      {size:>6} B  {encoding:<8} {name}")
-                print(f"\ninserting the snippet → first slot buttons on screen (headless Chromium, loopback)")
+                print("\ninserting the snippet → first slot buttons on screen (headless Chromium, loopback)")
                 print(f"  cold cache: {summary(time_to_slots(browser, server, host, args.runs, warm=False))}")
                 print(f"  warm cache: {summary(time_to_slots(browser, server, host, args.runs, warm=True))}")
                 browser.close()

@@ -6,7 +6,6 @@ so every test crosses origins the way a real expert's site does.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -175,3 +174,14 @@ def shot(page, name: str) -> None:
     """Save a screenshot for the README and for people to look at."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def api(server: LiveServer, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+    """One JSON call to the live server's API (with the expert's token for /admin), as a script would."""
+    import json
+    req = urllib.request.Request(server.url + path, method=method, data=json.dumps(body).encode() if body else None,
+                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(req) as res:
+        return json.loads(res.read() or b"{}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import urllib.request
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +17,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Frame, Page, expect
 
-from e2e.conftest import shot
+from e2e.conftest import api, shot
 
 TIME = re.compile(r"^\d{1,2}:\d{2}")
 WIDTHS = [375, 1280]
@@ -81,14 +80,6 @@ def settle(page: Page, frame: Frame, iframe_selector: str) -> None:
         last = want
         page.wait_for_timeout(50)
 
-
-def api(server, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
-    req = urllib.request.Request(server.url + path, method=method, data=json.dumps(body).encode() if body else None,
-                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req) as res:
-        return json.loads(res.read() or b"{}")
 
 
 @pytest.fixture(scope="module")

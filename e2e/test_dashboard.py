@@ -2,14 +2,12 @@
 scroll sideways, and the pages are photographed for the README (docs/screenshots/dashboard-<width>.png)."""
 from __future__ import annotations
 
-import json
-import urllib.request
 from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import shot
+from e2e.conftest import api, shot
 from e2e.test_accessibility import check
 
 WIDTHS = [375, 1280]
@@ -20,23 +18,17 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "timezone_id": "America/New_York", "locale": "en-US"}
 
 
-def _api(server, path: str, body: dict | None = None) -> dict:
-    req = urllib.request.Request(server.url + path, data=json.dumps(body).encode() if body else None,
-                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
-    with urllib.request.urlopen(req) as res:
-        return json.loads(res.read())
-
 
 @pytest.fixture
 def bookings(server) -> list[dict]:
     """Two clients book the demo expert's intro call through the public API, as the widget does
     (each test books its own two: the first test cancels one of them)."""
     today = date.today()
-    slots = _api(server, "/api/v1/experts/demo/services/intro-call/slots?"
+    slots = api(server, "GET", "/api/v1/experts/demo/services/intro-call/slots?"
                  f"start={today + timedelta(days=2)}&end={today + timedelta(days=16)}&timezone=America/New_York")["slots"]
     made = []
     for slot, (name, email) in zip(slots[::7], [("Ann Lee", "ann@example.com"), ("Bo Chen", "bo@example.com")]):
-        made.append(_api(server, "/api/v1/experts/demo/services/intro-call/bookings", {
+        made.append(api(server, "POST", "/api/v1/experts/demo/services/intro-call/bookings", {
             "start": slot["start"], "timezone": "Europe/Paris", "client": {"name": name, "email": email}})["booking"])
     return made
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-import urllib.request
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from e2e.conftest import host_page
+from e2e.conftest import api, host_page
 
 TIME = re.compile(r"^\d{1,2}:\d{2}")
 NY = ZoneInfo("America/New_York")
@@ -27,14 +26,6 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "timezone_id": "Europe/Paris", "locale": "en-GB",
             "viewport": {"width": 1280, "height": 900}}
 
-
-def api(server, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
-    req = urllib.request.Request(server.url + path, method=method, data=json.dumps(body).encode() if body else None,
-                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req) as res:
-        return json.loads(res.read() or b"{}")
 
 
 def weekday_after(days_ahead: int) -> date:

@@ -7,10 +7,8 @@ The host page is on another origin, as on an expert's own site.
 """
 from __future__ import annotations
 
-import json
 import re
 import secrets
-import urllib.request
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +16,7 @@ import pytest
 from e2e.test_accessibility import check, widget_frame
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import LiveServer, host_page, shot
+from e2e.conftest import LiveServer, api, host_page, shot
 from tests.stripe_fake import localstripe  # noqa: F401  (the session fixture: localstripe on a free port)
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -29,14 +27,6 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "timezone_id": "Europe/Paris", "locale": "en-GB",
             "viewport": {"width": 1280, "height": 900}}
 
-
-def api(server, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
-    req = urllib.request.Request(server.url + path, method=method, data=json.dumps(body).encode() if body else None,
-                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req) as res:
-        return json.loads(res.read() or b"{}")
 
 
 @pytest.fixture(scope="module")

@@ -5,16 +5,14 @@ clock; a group class and a series with seats; Back on every step.
 """
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Frame, FrameLocator, Page, expect
 
-from e2e.conftest import host_page
+from e2e.conftest import api, host_page
 
 TIME = re.compile(r"^\d{1,2}:\d{2}")
 NY = ZoneInfo("America/New_York")
@@ -36,14 +34,6 @@ def embed(page: Page, server, host, name: str, service: str | None = None, exper
 def widget_frame(page: Page) -> Frame:
     return next(f for f in page.frames if "/widget/" in f.url)
 
-
-def api(server, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
-    req = urllib.request.Request(server.url + path, method=method, data=json.dumps(body).encode() if body else None,
-                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req) as res:
-        return json.loads(res.read() or b"{}")
 
 
 def times(frame: FrameLocator) -> list[str]:

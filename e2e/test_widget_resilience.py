@@ -7,14 +7,12 @@ expert's snippet chooses one.
 """
 from __future__ import annotations
 
-import json
 import re
-import urllib.request
 
 import pytest
 from playwright.sync_api import BrowserContext, FrameLocator, Page, Route, expect
 
-from e2e.conftest import host_page
+from e2e.conftest import api, host_page
 
 TIME = re.compile(r"^\d{1,2}:\d{2}")
 
@@ -25,14 +23,6 @@ def browser_context_args(browser_context_args, request):
             "viewport": {"width": 390, "height": 844}, **getattr(request, "param", {})}
 
 
-def call(server, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
-    req = urllib.request.Request(server.url + path, method=method, data=json.dumps(body).encode() if body else None,
-                                 headers={"Content-Type": "application/json", "Accept": "application/json"})
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req) as res:
-        return json.loads(res.read() or b"{}")
-
 
 @pytest.fixture(scope="module")
 def coach(server) -> str:
@@ -40,14 +30,14 @@ def coach(server) -> str:
     token = server.kairos("create-expert", "lina", "--email", "lina@example.com", "--name", "Lina Berg",
                           "--timezone", "Europe/Paris").strip().splitlines()[-1]
     weekly = {d: [["08:00", "20:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-    call(server, "PUT", "/api/v1/admin/availability", {"timezone": "Europe/Paris", "weekly": weekly}, token)
-    call(server, "POST", "/api/v1/admin/services", {"slug": "call", "name": "Discovery call", "duration_minutes": 30,
+    api(server, "PUT", "/api/v1/admin/availability", {"timezone": "Europe/Paris", "weekly": weekly}, token)
+    api(server, "POST", "/api/v1/admin/services", {"slug": "call", "name": "Discovery call", "duration_minutes": 30,
                                                     "min_notice_minutes": 0}, token)
     return token
 
 
 def bookings_of(server, token: str, email: str) -> list[dict]:
-    found = call(server, "GET", "/api/v1/admin/bookings", token=token)["bookings"]
+    found = api(server, "GET", "/api/v1/admin/bookings", token=token)["bookings"]
     return [b for b in found if b["client"]["email"] == email and b["status"] != "cancelled"]
 
 

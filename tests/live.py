@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
+from contextlib import contextmanager
 import socket
 import subprocess
 import sys
@@ -10,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -92,6 +94,32 @@ class GunicornApp:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
             self.log.close()
+
+
+@contextmanager
+def live_app(kind: str, tmp_path_factory, name: str, workers: int = 4) -> Iterator[GunicornApp]:
+    """A started GunicornApp on a fresh SQLite file (``kind="sqlite"``) or PostgreSQL database, stopped
+    and dropped afterwards. Unreachable PostgreSQL skips the test, or fails it when CI requires it."""
+    import pytest
+
+    from tests import pg
+    instance = tmp_path_factory.mktemp(name)
+    if kind == "sqlite":
+        url = f"sqlite:///{instance / (name + '.db')}"
+    else:
+        reason = pg.unreachable_reason()
+        if reason:
+            if os.environ.get("KAIROS_REQUIRE_POSTGRES") == "1":
+                pytest.fail(reason)
+            pytest.skip(f"PostgreSQL {name} test skipped: {reason}")
+        url = pg.create_database(f"kairos_{name}_{uuid.uuid4().hex[:8]}")
+    app = GunicornApp(url, instance, workers=workers).start()
+    try:
+        yield app
+    finally:
+        app.stop()
+        if kind != "sqlite":
+            pg.drop_database(url)
 
 
 def weekdays_ahead(n: int, *, skip: int = 3):

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import re
 import subprocess
-import uuid
 
 import pytest
 
-from tests import pg
-from tests.live import BIN, GunicornApp
+from tests.live import BIN, live_app
 
 pytestmark = pytest.mark.slow
 
@@ -26,25 +24,11 @@ CHECKS = "not_a_server_error,response_schema_conformance,status_code_conformance
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def live(request, tmp_path_factory):
-    instance = tmp_path_factory.mktemp("contract")
-    if request.param == "sqlite":
-        url = f"sqlite:///{instance / 'contract.db'}"
-    else:
-        reason = pg.unreachable_reason()
-        if reason:
-            import os
-            if os.environ.get("KAIROS_REQUIRE_POSTGRES") == "1":
-                pytest.fail(reason)
-            pytest.skip(f"PostgreSQL contract test skipped: {reason}")
-        url = pg.create_database(f"kairos_contract_{uuid.uuid4().hex[:8]}")
-    app = GunicornApp(url, instance, workers=2).start()
-    weekly = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
-    assert app.admin("PUT", "/availability", {"timezone": "Europe/Paris", "weekly": weekly})[0] == 200
-    assert app.admin("POST", "/services", {"slug": "intro", "name": "Intro", "duration_minutes": 30})[0] == 201
-    yield app
-    app.stop()
-    if request.param == "postgres":
-        pg.drop_database(url)
+    with live_app(request.param, tmp_path_factory, "contract", workers=2) as app:
+        weekly = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+        assert app.admin("PUT", "/availability", {"timezone": "Europe/Paris", "weekly": weekly})[0] == 200
+        assert app.admin("POST", "/services", {"slug": "intro", "name": "Intro", "duration_minutes": 30})[0] == 201
+        yield app
 
 
 def test_every_operation_answers_within_its_contract(live, tmp_path):

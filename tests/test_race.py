@@ -12,36 +12,21 @@ from datetime import datetime
 
 import pytest
 
-from tests import pg
-from tests.live import GunicornApp, call, weekdays_ahead
+from tests.live import call, live_app, weekdays_ahead
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def live(request, tmp_path_factory):
-    instance = tmp_path_factory.mktemp("race")
-    if request.param == "sqlite":
-        url = f"sqlite:///{instance / 'race.db'}"
-    else:
-        reason = pg.unreachable_reason()
-        if reason:
-            import os
-            if os.environ.get("KAIROS_REQUIRE_POSTGRES") == "1":
-                pytest.fail(reason)
-            pytest.skip(f"PostgreSQL race test skipped: {reason}")
-        url = pg.create_database(f"kairos_race_{uuid.uuid4().hex[:8]}")
-    app = GunicornApp(url, instance).start()
-    weekly = {d: [["08:00", "20:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
-    assert app.admin("PUT", "/availability", {"timezone": "Europe/Paris", "weekly": weekly})[0] == 200
-    assert app.admin("POST", "/services", {"slug": "hour", "name": "One hour", "duration_minutes": 60,
-                                          "slot_interval_minutes": 30, "max_advance_days": 60})[0] == 201
-    assert app.admin("POST", "/services", {"slug": "workshop", "name": "Workshop", "kind": "group",
-                                          "duration_minutes": 120, "capacity": 3})[0] == 201
-    yield app
-    app.stop()
-    if request.param == "postgres":
-        pg.drop_database(url)
+    with live_app(request.param, tmp_path_factory, "race") as app:
+        weekly = {d: [["08:00", "20:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}
+        assert app.admin("PUT", "/availability", {"timezone": "Europe/Paris", "weekly": weekly})[0] == 200
+        assert app.admin("POST", "/services", {"slug": "hour", "name": "One hour", "duration_minutes": 60,
+                                              "slot_interval_minutes": 30, "max_advance_days": 60})[0] == 201
+        assert app.admin("POST", "/services", {"slug": "workshop", "name": "Workshop", "kind": "group",
+                                              "duration_minutes": 120, "capacity": 3})[0] == 201
+        yield app
 
 
 def slots(app, day):

@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import rjsmin
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, send_from_directory
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 
 from backend.extensions import db
 from backend.services import experts

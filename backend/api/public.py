@@ -1,10 +1,9 @@
 """The public API the widget uses (no login)."""
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
 from flask_smorest import Blueprint
 
 from backend.extensions import db
