@@ -127,3 +127,21 @@ def test_a_declined_card_shows_its_message_and_keeps_the_hold(page: Page, paid, 
     expect(frame.get_by_role("heading", name=re.compile("booked", re.I))).to_be_visible(timeout=20000)
     page.wait_for_function("window.kairosEvents.some(e => e.type === 'kairos:booking-completed')")
     assert admin_booking(paid, "bo@example.com")["status"] == "confirmed"
+
+
+def test_a_hold_that_runs_out_takes_the_client_back_to_the_times(page: Page, paid, host):
+    """The client leaves the payment step open too long: the countdown reaches zero, the widget says
+    so, goes back to fresh times and tells the host page (`kairos:hold-expired`); nothing is booked.
+    The browser's clock is fast-forwarded (the server's hold ends on its own clock, tested in the API)."""
+    page.clock.install()
+    frame = reach_payment(page, paid, host, "cy@example.com")
+    held = admin_booking(paid, "cy@example.com")
+    assert held["status"] == "pending_payment"
+    page.clock.fast_forward("30:00")  # past hold_minutes (15 by default)
+    expect(frame.get_by_text("The hold on this time has run out. Please pick a time again.")).to_be_visible()
+    expect(frame.get_by_role("heading", name="Choose a time")).to_be_visible()
+    page.wait_for_function("window.kairosEvents.some(e => e.type === 'kairos:hold-expired')")
+    expired = [e for e in page.evaluate("window.kairosEvents") if e["type"] == "kairos:hold-expired"]
+    assert len(expired) == 1 and expired[0]["detail"]["booking"]["id"] == held["id"]
+    assert "manage_url" not in str(expired[0]["detail"])
+    assert "kairos:booking-completed" not in [e["type"] for e in page.evaluate("window.kairosEvents")]
