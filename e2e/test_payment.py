@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from e2e.test_accessibility import check, widget_frame
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from e2e.conftest import LiveServer, api, host_page, shot
 from tests.stripe_fake import localstripe  # noqa: F401  (the session fixture: localstripe on a free port)
@@ -144,4 +145,35 @@ def test_a_hold_that_runs_out_takes_the_client_back_to_the_times(page: Page, pai
     expired = [e for e in page.evaluate("window.kairosEvents") if e["type"] == "kairos:hold-expired"]
     assert len(expired) == 1 and expired[0]["detail"]["booking"]["id"] == held["id"]
     assert "manage_url" not in str(expired[0]["detail"])
+    assert "kairos:booking-completed" not in [e["type"] for e in page.evaluate("window.kairosEvents")]
+
+
+def test_a_3d_secure_card_pays_after_the_client_authenticates(page: Page, paid, host):
+    """4000 0025 0000 3155 asks for authentication: localstripe's Stripe.js shows its challenge inside
+    the widget; completing it confirms the booking, once."""
+    frame = reach_payment(page, paid, host, "dee@example.com")
+    fill_card(frame, "4000002500003155")
+    frame.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    challenges = 0
+    for _ in range(2):  # the card setup, then the payment, may each ask
+        challenge = frame.get_by_role("button", name="Complete authentication")
+        try:
+            challenge.wait_for(timeout=5000)
+        except PlaywrightTimeout:
+            break
+        challenge.click()
+        challenges += 1
+    assert challenges >= 1, "the card asked for authentication"
+    expect(frame.get_by_role("heading", name=re.compile("booked", re.I))).to_be_visible(timeout=20000)
+    page.wait_for_function("window.kairosEvents.some(e => e.type === 'kairos:booking-completed')")
+    assert admin_booking(paid, "dee@example.com")["status"] == "confirmed"
+
+
+def test_a_failed_3d_secure_challenge_keeps_the_hold_and_says_why(page: Page, paid, host):
+    frame = reach_payment(page, paid, host, "eve@example.com")
+    fill_card(frame, "4000002500003155")
+    frame.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    frame.get_by_role("button", name="Fail authentication").click()
+    expect(frame.get_by_role("alert")).to_contain_text(re.compile("authenticat", re.I), timeout=20000)
+    assert admin_booking(paid, "eve@example.com")["status"] == "pending_payment"
     assert "kairos:booking-completed" not in [e["type"] for e in page.evaluate("window.kairosEvents")]
