@@ -46,6 +46,8 @@ LEASE = timedelta(minutes=5)  # longer than any single delivery (SMTP and HTTP t
 SMTP_TIMEOUT_SECONDS = 30
 POLL_SECONDS = 1.0
 REMINDER_EVERY_SECONDS = 60.0
+#: How often a worker deletes expired idempotency records (any worker may; the DELETE is idempotent).
+HOUSEKEEPING_EVERY_SECONDS = 600.0
 MAX_REMINDER_HOURS = 24 * 14
 
 
@@ -245,19 +247,34 @@ def _schedule_reminders(session: Session, now: datetime) -> int:
     return queued
 
 
+# --- housekeeping -----------------------------------------------------------------------------
+
+def housekeeping(session: Session, now: datetime | None = None) -> int:
+    """Drop what must not be kept: idempotency answers past their 24 hours (they carry manage links)."""
+    from backend.services import idempotency
+    removed = idempotency.purge_expired(session, now)
+    session.commit()
+    if removed:
+        log.info("housekeeping", extra={"idempotency_records_removed": removed})
+    return removed
+
+
 # --- loops ------------------------------------------------------------------------------------
 
 def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = None,
                poll_seconds: float = POLL_SECONDS) -> None:
     """Deliver until stopped (or, with ``once``, until nothing is due)."""
     stop = stop or threading.Event()
-    last_reminders = float("-inf")
+    last_reminders = last_housekeeping = float("-inf")
     with app.app_context():
         while not stop.is_set():
             try:
                 if time.monotonic() - last_reminders >= REMINDER_EVERY_SECONDS:
                     schedule_reminders(db.session)
                     last_reminders = time.monotonic()
+                if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
+                    housekeeping(db.session)
+                    last_housekeeping = time.monotonic()
                 attempted = deliver_due(db.session)
             except Exception:  # the database may be briefly away; keep the worker alive
                 db.session.rollback()

@@ -125,6 +125,33 @@ def test_the_same_idempotency_key_returns_the_first_booking(app, client, expert)
     assert other.status_code == 409 and other.get_json()["error"]["code"] == "idempotency_conflict"
 
 
+
+def test_idempotency_answers_are_deleted_after_24_hours_by_the_worker(app, client, expert):
+    """Each stored answer carries the booking's manage link: it must not outlive its use."""
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from backend.extensions import db
+    from backend.models import IdempotencyRecord
+    from backend.types import utcnow
+    from backend.worker import run_worker
+    slots = slots_for(client, next_weekday(3))
+    for i, key in enumerate(("old-attempt", "fresh-attempt")):
+        body = {"start": slots[i]["start"], "timezone": "Europe/Paris", "client": {"name": "Ann", "email": "ann@example.com"}}
+        assert client.post("/api/v1/experts/jane/services/intro-call/bookings", json=body,
+                           headers={"Idempotency-Key": key}).status_code == 201
+    with app.app_context():
+        db.session.execute(update(IdempotencyRecord).where(IdempotencyRecord.id == db.session.scalar(
+            select(IdempotencyRecord.id).order_by(IdempotencyRecord.id).limit(1)))
+            .values(created_at=utcnow() - timedelta(hours=24, minutes=1)))
+        db.session.commit()
+    run_worker(app, once=True)
+    with app.app_context():
+        kept = db.session.scalars(select(IdempotencyRecord)).all()
+        assert len(kept) == 1 and kept[0].created_at > utcnow() - timedelta(hours=1)
+
+
 BAD_BODIES = [
     ({}, {"timezone", "client"}),
     ({"start": "2030-01-07T09:00:00", "timezone": "Europe/Paris", "client": {"name": "A", "email": "a@b.co"}}, {"start"}),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -63,3 +63,10 @@ def remember(db: Session, key: IdempotencyKey | None, status: int, body: dict[st
         IdempotencyRecord.scope == key.scope, IdempotencyRecord.key_hash == key.key_hash))
     db.add(IdempotencyRecord(scope=key.scope, key_hash=key.key_hash, request_hash=key.request_hash,
                              status_code=status, response=body))
+
+
+def purge_expired(db: Session, now: datetime | None = None) -> int:
+    """Delete the answers that can no longer be replayed. Each one holds the booking's manage link,
+    so none is kept past ``RETENTION``; the table stays as small as a day of bookings."""
+    cutoff = (now or utcnow()) - RETENTION
+    return db.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= cutoff)).rowcount or 0
