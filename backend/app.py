@@ -40,6 +40,13 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
     )
     app.json.sort_keys = False
+    if settings.trusted_proxies:
+        # Behind a load balancer every request comes from its address: rate limits and logs need the
+        # client's, taken from X-Forwarded-For, but only from the proxies we were told to trust
+        # (otherwise anyone could claim any address in that header).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=settings.trusted_proxies)
     if settings.database_url.startswith("sqlite"):
         settings.instance_dir.mkdir(parents=True, exist_ok=True)
 

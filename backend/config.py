@@ -52,6 +52,8 @@ class Settings:
     outbox_in_process: bool
     #: Deliver webhooks to loopback/private/link-local addresses too (development and tests only).
     webhook_allow_private: bool = False
+    #: How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: trust none).
+    trusted_proxies: int = 0
     rate_limits: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -97,6 +99,7 @@ class Settings:
             outbox_in_process=_flag(env, "KAIROS_OUTBOX_IN_PROCESS"),
             # Off unless asked for: on a shared host, expert webhooks must not reach the internal network.
             webhook_allow_private=_flag(env, "KAIROS_WEBHOOK_ALLOW_PRIVATE"),
+            trusted_proxies=_count(env, "KAIROS_TRUSTED_PROXIES"),
         )
 
 
@@ -106,6 +109,14 @@ def _flag(env: Mapping[str, str], name: str, default: str = "0") -> bool:
     if value not in ("0", "1"):
         raise ConfigError(f"{name} must be 0 or 1")
     return value == "1"
+
+
+def _count(env: Mapping[str, str], name: str) -> int:
+    """A small non-negative whole number setting (0 when unset)."""
+    value = env.get(name, "0").strip() or "0"
+    if not value.isdigit() or int(value) > 10:
+        raise ConfigError(f"{name} must be a whole number from 0 to 10")
+    return int(value)
 
 
 def _dev_secret(instance_dir: Path) -> str:

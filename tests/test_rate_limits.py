@@ -47,3 +47,27 @@ def test_counters_are_shared_through_redis(tmp_path, sqlite_template):
     codes = [app.test_client().get(f"/api/v1/manage/{token}", environ_base=env_ip).status_code
              for app in (first, second, first)]
     assert codes == [404, 404, 429]
+
+
+@pytest.mark.parametrize("proxies", ["0", "1"])
+def test_behind_a_trusted_proxy_each_client_has_its_own_limit(tmp_path, sqlite_template, proxies):
+    """With KAIROS_TRUSTED_PROXIES=1 the load balancer's X-Forwarded-For names the client; without it
+    the header is ignored, so nobody can dodge the limit by making up addresses."""
+    import shutil
+
+    from backend import create_app
+    db_path = tmp_path / "k.db"
+    shutil.copyfile(sqlite_template, db_path)
+    app = create_app(base_env(tmp_path, f"sqlite:///{db_path}", KAIROS_TRUSTED_PROXIES=proxies))
+    app.config["KAIROS_RATE_LIMITS"] = {"manage": 2}
+    client = app.test_client()
+    balancer = {"REMOTE_ADDR": "10.0.0.2"}
+    codes = [client.get(f"/api/v1/manage/mt_{uuid.uuid4().hex}", environ_base=balancer,
+                        headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code for n in range(4)]
+    assert codes == ([404] * 4 if proxies == "1" else [404, 404, 429, 429])
+
+
+def test_a_bad_trusted_proxies_value_stops_the_start(tmp_path):
+    from backend.config import ConfigError, Settings
+    with pytest.raises(ConfigError, match="KAIROS_TRUSTED_PROXIES"):
+        Settings.from_env(base_env(tmp_path, "sqlite://", KAIROS_TRUSTED_PROXIES="yes"))
