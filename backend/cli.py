@@ -202,10 +202,7 @@ def dev(host: str, port: int, stripe_port: int) -> None:
 
 
 def _start_in_process_worker(app) -> None:
-    try:
-        from backend.worker import start_background_worker
-    except ImportError:  # delivery arrives with the notifications work
-        return
+    from backend.worker import start_background_worker
     start_background_worker(app)
 
 
@@ -213,9 +210,17 @@ def _start_in_process_worker(app) -> None:
 @click.option("--once", is_flag=True, help="Deliver what is due, then exit")
 @with_appcontext
 def worker(once: bool) -> None:
-    """Deliver the outbox (emails, webhooks) with retries."""
+    """Deliver the outbox (emails, webhooks) with retries. TERM or Ctrl-C stops it after the message
+    in hand, so a deploy never cuts a delivery between sending it and marking it sent."""
+    import signal
+    import threading
+
     from backend.worker import run_worker
-    run_worker(current_app._get_current_object(), once=once)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    run_worker(current_app._get_current_object(), once=once, stop=stop)
+    click.echo("kairos worker: stopped", err=True)
 
 
 def main() -> None:

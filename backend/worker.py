@@ -100,15 +100,28 @@ def claim(session: Session, now: datetime, limit: int) -> list[int]:
 
 # --- delivery -------------------------------------------------------------------------------
 
-def deliver_due(app_or_session: Flask | Session, now: datetime | None = None, limit: int = 50) -> int:
-    """Claim and deliver what is due at ``now``; return how many rows were attempted."""
+def deliver_due(app_or_session: Flask | Session, now: datetime | None = None, limit: int = 50,
+                stop: threading.Event | None = None) -> int:
+    """Claim and deliver what is due at ``now``; return how many rows were attempted.
+
+    When ``stop`` is set mid-batch, the claims not yet delivered are handed back at once (not left
+    to their lease), so another worker sends them without waiting.
+    """
     if isinstance(app_or_session, Flask):
         with app_or_session.app_context():
-            return _deliver_due(db.session, now or utcnow(), limit)
-    return _deliver_due(app_or_session, now or utcnow(), limit)
+            return _deliver_due(db.session, now or utcnow(), limit, stop)
+    return _deliver_due(app_or_session, now or utcnow(), limit, stop)
 
 
-def _deliver_due(session: Session, now: datetime, limit: int) -> int:
+def _release(session: Session, ids: list[int], now: datetime) -> None:
+    """Give back claimed, undelivered messages: due now, and the attempt they were charged undone."""
+    session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending")
+                    .values(next_attempt_at=now, attempts=OutboxMessage.attempts - 1)
+                    .execution_options(synchronize_session=False))
+    session.commit()
+
+
+def _deliver_due(session: Session, now: datetime, limit: int, stop: threading.Event | None = None) -> int:
     settings = current_app.config["KAIROS"]
     links = Links(settings.base_url, settings.secret_key)
     try:
@@ -117,7 +130,10 @@ def _deliver_due(session: Session, now: datetime, limit: int) -> int:
     except Exception:
         session.rollback()
         raise
-    for message_id in ids:
+    for index, message_id in enumerate(ids):
+        if stop is not None and stop.is_set():
+            _release(session, ids[index:], now)
+            return index
         _deliver_one(session, message_id, now, links, settings)
     return len(ids)
 
@@ -275,7 +291,7 @@ def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = No
                 if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
                     housekeeping(db.session)
                     last_housekeeping = time.monotonic()
-                attempted = deliver_due(db.session)
+                attempted = deliver_due(db.session, stop=stop)
             except Exception:  # the database may be briefly away; keep the worker alive
                 db.session.rollback()
                 log.exception("outbox worker pass failed")

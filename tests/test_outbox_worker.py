@@ -197,3 +197,41 @@ def test_the_in_process_worker_of_kairos_serve_delivers(app, client, expert, smt
     while len(smtp.messages) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(smtp.messages) == 2
+
+
+def test_a_stopping_worker_hands_back_what_it_claimed_and_did_not_send(app, client, expert, smtp):
+    import threading
+
+    from backend.worker import deliver_due
+    _book_some(client, 2)
+    total = len(outbox(app))
+    stop = threading.Event()
+    stop.set()  # TERM arrived as the batch was claimed
+    assert deliver_due(app, _now(), stop=stop) == 0
+    rows = outbox(app)
+    assert {(r["status"], r["attempts"]) for r in rows} == {("pending", 0)}, "no attempt charged, due at once"
+    assert deliver_due(app, _now()) == total  # the next worker sends them without waiting for a lease
+    assert {r["status"] for r in outbox(app)} == {"sent"}
+
+
+def test_kairos_worker_stops_cleanly_on_term(tmp_path, sqlite_template):
+    """A deploy sends TERM: the worker finishes the message in hand and exits 0."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import base_env
+    db_path = tmp_path / "k.db"
+    shutil.copyfile(sqlite_template, db_path)
+    env = {**os.environ, **base_env(tmp_path, f"sqlite:///{db_path}")}
+    proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)  # started and polling
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err[-2000:]
+    assert "kairos worker: stopped" in err
