@@ -2,8 +2,9 @@
 and generate /api/openapi.json (flask-smorest)."""
 from __future__ import annotations
 
+import base64
 import re
-from datetime import time
+from datetime import datetime, time
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlparse
@@ -47,6 +48,28 @@ class Instant(fields.AwareDateTime):
         "invalid": "Not a valid ISO 8601 date and time.",
         "invalid_awareness": "Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+01:00.",
     }
+
+
+class PageCursor(fields.String):
+    """An opaque position in a list: where the previous page stopped, as (start, id) of its last row."""
+
+    default_error_messages = {"invalid": "Not a valid cursor: pass the next_cursor of the previous page."}
+
+    @staticmethod
+    def encode(start: datetime, row_id: str) -> str:
+        return base64.urlsafe_b64encode(f"{start.isoformat()}|{row_id}".encode()).decode().rstrip("=")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[datetime, str]:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+            start, row_id = raw.split("|", 1)
+            when = datetime.fromisoformat(start)
+        except (ValueError, UnicodeDecodeError):
+            raise self.make_error("invalid") from None
+        if when.tzinfo is None or not row_id:
+            raise self.make_error("invalid")
+        return when, row_id
 
 
 def patch_schema(schema_cls: type[Schema]) -> Schema:
@@ -222,8 +245,10 @@ class BookingEnvelope(Schema):
     booking = fields.Nested(BookingOut)
 
 
-class BookingsEnvelope(Schema):
+class BookingsPage(Schema):
     bookings = fields.List(fields.Nested(BookingOut))
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "Pass as ?cursor= for the next page; null on the last page"})
 
 
 # --- expert API -------------------------------------------------------------
@@ -391,6 +416,8 @@ class BookingsQuery(Schema):
     status = fields.String(validate=validate.OneOf(("pending_payment", "pending", "confirmed", "cancelled")))
     start = Instant()
     end = Instant()
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+    cursor = PageCursor()
 
 
 class ClientOut(Schema):

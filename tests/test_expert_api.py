@@ -150,3 +150,34 @@ def test_an_id_too_large_for_the_database_is_a_404(client, expert, path):
         response = client.post(path.format(number), headers=expert["headers"], json={"credits": 3, "name": "Pack"})
         assert response.status_code == 404, response.get_json()
         assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_the_bookings_list_comes_a_page_at_a_time_without_gaps_or_repeats(client, expert):
+    from tests.conftest import next_weekday
+    from tests.test_booking_api import book, slots_for
+    h = expert["headers"]
+    starts = [s["start"] for s in slots_for(client, next_weekday(2))[:5]]
+    for i, start in enumerate(starts):
+        assert book(client, start, email=f"c{i}@example.com").status_code == 201
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(f"/api/v1/admin/bookings{query}", headers=h).get_json()
+        seen += [b["id"] for b in page["bookings"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+        # A booking made between pages does not disturb the paging (it starts later than the cursor).
+        if pages == 1:
+            later = slots_for(client, next_weekday(2, weeks=2))[0]["start"]
+            assert book(client, later, email="late@example.com").status_code == 201
+    everything = client.get("/api/v1/admin/bookings", headers=h).get_json()
+    assert everything["next_cursor"] is None and len(everything["bookings"]) == 6
+    assert pages == 3 and len(seen) == len(set(seen)) == 5
+    starts_seen = [b["start"] for b in everything["bookings"]]
+    assert starts_seen == sorted(starts_seen, reverse=True)  # newest start first
+    for bad in ("nope", "bm9wZQ", "x" * 40):
+        response = client.get(f"/api/v1/admin/bookings?cursor={bad}", headers=h)
+        assert response.status_code == 422 and "cursor" in response.get_json()["error"]["fields"]
+    assert client.get("/api/v1/admin/bookings?limit=0", headers=h).status_code == 422

@@ -14,9 +14,9 @@ from backend.models import Booking, Client, Lead, Service, ServiceSession
 from backend.links import app_links
 from backend.mini_sessions import cut_day
 from backend.schemas import (
-    AvailabilitySchema, BookingEnvelope, BookingsEnvelope, CancelInput, ExpertBookingCreate, LeadEnvelope,
+    AvailabilitySchema, BookingEnvelope, BookingsPage, CancelInput, ExpertBookingCreate, LeadEnvelope,
     MiniDayCreate, SessionsEnvelope, parse_hhmm, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
-    ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope, patch_schema,
+    ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope, PageCursor, patch_schema,
 )
 from backend.services import bookings, experts, leads, slots
 from backend.timeutil import iso_in, iso_utc
@@ -190,13 +190,17 @@ def create_mini_day(data: dict, service: str):
 @blp.route("/bookings")
 @login_required
 @blp.arguments(BookingsQuery, location="query")
-@blp.response(200, BookingsEnvelope)
+@blp.response(200, BookingsPage)
 def list_bookings(query: dict):
-    """The expert's bookings, newest start first, in the expert's time zone."""
+    """The expert's bookings, newest start first, in the expert's time zone, a page at a time
+    (``limit``, default 200; follow ``next_cursor`` until it is null)."""
     expert = current_expert()
+    limit = query["limit"]
     found = bookings.list_bookings(db.session, expert, status=query.get("status"), start=query.get("start"),
-                                   end=query.get("end"))
-    return {"bookings": [bookings.booking_view(b, tz=expert.timezone) for b in found]}
+                                   end=query.get("end"), limit=limit + 1, after=query.get("cursor"))
+    page, more = found[:limit], len(found) > limit
+    return {"bookings": [bookings.booking_view(b, tz=expert.timezone) for b in page],
+            "next_cursor": PageCursor.encode(page[-1].start, page[-1].id) if more else None}
 
 
 @blp.route("/clients")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.errors import NotAllowed, NotFound, SlotUnavailable, ValidationError
@@ -265,20 +265,29 @@ def event_view(booking: Booking) -> dict[str, Any]:
 
 
 def list_bookings(db: Session, expert: Expert, *, status: str | None = None, start: datetime | None = None,
-                  end: datetime | None = None, oldest_first: bool = False, limit: int = 1000) -> list[Booking]:
+                  end: datetime | None = None, oldest_first: bool = False, limit: int = 1000,
+                  after: tuple[datetime, str] | None = None) -> list[Booking]:
     """The expert's bookings overlapping [start, end), newest start first unless ``oldest_first``.
 
     Served by ``ix_booking_expert_start``; ``limit`` bounds one answer (the API and the dashboard).
+    ``after`` is the (start, id) of the last booking of the previous page: keyset paging, so a page
+    never skips or repeats a booking when others are added meanwhile.
     """
     stmt = select(Booking).where(Booking.expert_id == expert.id)
+    if after is not None:
+        last_start, last_id = after
+        if oldest_first:
+            stmt = stmt.where(or_(Booking.start > last_start, and_(Booking.start == last_start, Booking.id > last_id)))
+        else:
+            stmt = stmt.where(or_(Booking.start < last_start, and_(Booking.start == last_start, Booking.id < last_id)))
     if status is not None:
         stmt = stmt.where(Booking.status == status)
     if start is not None:
         stmt = stmt.where(Booking.end > start)
     if end is not None:
         stmt = stmt.where(Booking.start < end)
-    order = Booking.start.asc() if oldest_first else Booking.start.desc()
-    return list(db.scalars(stmt.order_by(order).limit(limit)))
+    order = (Booking.start.asc(), Booking.id.asc()) if oldest_first else (Booking.start.desc(), Booking.id.desc())
+    return list(db.scalars(stmt.order_by(*order).limit(limit)))
 
 
 def get_booking(db: Session, expert: Expert, booking_id: str) -> Booking:
