@@ -55,7 +55,10 @@
         if (!b || done[b]) return; // fires once per booking
         done[b] = 1;
       }
-      if (t == 'step' && !wg.pop && wg.f.getBoundingClientRect().top < 0) wg.f.scrollIntoView({ behavior: 'smooth' });
+      // A new step whose top is above the screen comes into view (without animation for those who ask).
+      if (t == 'step' && !wg.pop && wg.f.getBoundingClientRect().top < 0) {
+        wg.f.scrollIntoView({ behavior: w.matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
+      }
       emit(wg, t, p);
     }
   });
