@@ -29,6 +29,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.config.update(
         KAIROS=settings,
         SECRET_KEY=settings.secret_key,
+        SECRET_KEY_FALLBACKS=list(settings.previous_secret_keys),  # dashboard sessions survive a rotation
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         JSON_SORT_KEYS=False,

@@ -54,6 +54,8 @@ class Settings:
     webhook_allow_private: bool = False
     #: How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: trust none).
     trusted_proxies: int = 0
+    #: Keys retired by a rotation: they still open what they signed (links, feeds, sessions), never sign.
+    previous_secret_keys: tuple[str, ...] = ()
     rate_limits: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -100,6 +102,7 @@ class Settings:
             # Off unless asked for: on a shared host, expert webhooks must not reach the internal network.
             webhook_allow_private=_flag(env, "KAIROS_WEBHOOK_ALLOW_PRIVATE"),
             trusted_proxies=_count(env, "KAIROS_TRUSTED_PROXIES"),
+            previous_secret_keys=_previous_keys(env.get("KAIROS_SECRET_KEY_PREVIOUS", "")),
         )
 
 
@@ -109,6 +112,14 @@ def _flag(env: Mapping[str, str], name: str, default: str = "0") -> bool:
     if value not in ("0", "1"):
         raise ConfigError(f"{name} must be 0 or 1")
     return value == "1"
+
+
+def _previous_keys(value: str) -> tuple[str, ...]:
+    """``KAIROS_SECRET_KEY_PREVIOUS``: comma-separated keys from before a rotation, newest first."""
+    keys = tuple(k.strip() for k in value.split(",") if k.strip())
+    if any(len(k) < 16 for k in keys):
+        raise ConfigError("KAIROS_SECRET_KEY_PREVIOUS: each key must be at least 16 characters long")
+    return keys
 
 
 def _count(env: Mapping[str, str], name: str) -> int:

@@ -3,7 +3,9 @@
 A manage token is HMAC-SHA256(secret key, booking id + a random nonce kept on the
 booking). The database stores only its SHA-256 hash, so a copy of the database
 opens nothing; the server can still rebuild the link for a reminder or a re-share.
-Rotating the nonce (re-sharing) makes every older link worthless.
+Rotating the nonce (re-sharing) makes every older link worthless. Rotating the secret key
+keeps links working: the stored hash still finds the booking, and links rebuilt later (reminders,
+re-sent emails) are signed with whichever key, current or previous, made the stored one.
 """
 from __future__ import annotations
 
@@ -22,13 +24,20 @@ from backend.security import token_hash
 class Links:
     base_url: str
     secret: str
+    previous: tuple[str, ...] = ()
 
-    def manage_token(self, booking_id: str, nonce: str) -> str:
-        mac = hmac.new(self.secret.encode(), f"manage:{booking_id}:{nonce}".encode(), hashlib.sha256).digest()
+    def manage_token(self, booking_id: str, nonce: str, secret: str | None = None) -> str:
+        key = (secret or self.secret).encode()
+        mac = hmac.new(key, f"manage:{booking_id}:{nonce}".encode(), hashlib.sha256).digest()
         return "mt_" + base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
     def manage_url(self, booking) -> str:
-        """The manage link of ``booking`` (a Booking row)."""
+        """The manage link of ``booking`` (a Booking row): the one its client already holds, even when
+        it was signed with a key retired since."""
+        for secret in (self.secret, *self.previous):
+            token = self.manage_token(booking.id, booking.manage_nonce, secret)
+            if token_hash(token) == booking.manage_token_hash:
+                return f"{self.base_url}/manage/{token}"
         return f"{self.base_url}/manage/{self.manage_token(booking.id, booking.manage_nonce)}"
 
     def issue(self, booking) -> str:
@@ -40,5 +49,9 @@ class Links:
 
 def app_links() -> Links:
     """The Links of the current app (base URL and secret key from the settings)."""
-    settings = current_app.config["KAIROS"]
-    return Links(settings.base_url, settings.secret_key)
+    return links_for(current_app.config["KAIROS"])
+
+
+def links_for(settings) -> Links:
+    """The Links of these Settings: the current key signs, previous keys still verify."""
+    return Links(settings.base_url, settings.secret_key, settings.previous_secret_keys)

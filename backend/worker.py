@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from backend.extensions import db
-from backend.links import Links
+from backend.links import Links, links_for
 from backend.models import Booking, OutboxMessage, Service, WebhookEndpoint
 from backend.types import utcnow
 
@@ -123,7 +123,7 @@ def _release(session: Session, ids: list[int], now: datetime) -> None:
 
 def _deliver_due(session: Session, now: datetime, limit: int, stop: threading.Event | None = None) -> int:
     settings = current_app.config["KAIROS"]
-    links = Links(settings.base_url, settings.secret_key)
+    links = links_for(settings)
     try:
         ids = claim(session, now, limit)
         session.commit()

@@ -144,7 +144,8 @@ def rotate_calendar_feed():
 @limit("feed", per_minute=60)
 def calendar_feed(token: str) -> Response:
     """The expert's confirmed bookings as iCalendar, for the secret token only."""
-    expert = feed.expert_for_token(db.session, _settings().secret_key, token)
+    settings = _settings()
+    expert = feed.expert_for_token(db.session, (settings.secret_key, *settings.previous_secret_keys), token)
     if expert is None:
         raise NotFound("This feed address is not valid.")
     body = ics.feed(expert.name, feed.feed_bookings(db.session, expert, utcnow()))

@@ -24,11 +24,11 @@ CSRF_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 
 
-def _fingerprint(expert: Expert) -> str:
+def _fingerprint(expert: Expert, key: str | None = None) -> str:
     """A keyed digest of the password hash: the cookie never carries the hash itself."""
-    key = current_app.config["SECRET_KEY"].encode()
+    secret = (key or current_app.config["SECRET_KEY"]).encode()
     message = f"{expert.id}:{expert.password_hash or ''}".encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def sign_in(expert: Expert) -> None:
@@ -53,7 +53,10 @@ def signed_in_expert() -> Expert | None:
     expert = db.session.get(Expert, expert_id)
     if expert is None or not expert.password_hash:
         return None
-    if not hmac.compare_digest(str(session.get(FINGERPRINT_KEY, "")), _fingerprint(expert)):
+    given = str(session.get(FINGERPRINT_KEY, ""))
+    # Keys retired by a rotation still count, like the cookie's own signature (SECRET_KEY_FALLBACKS).
+    keys = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
+    if not any(hmac.compare_digest(given, _fingerprint(expert, key)) for key in keys):
         return None
     return expert
 

@@ -33,15 +33,18 @@ def feed_url(base_url: str, secret: str, expert: Expert, *, rotate: bool = False
     return f"{base_url}/feeds/{expert.id}.{_mac(secret, expert.id, expert.feed_nonce)}.ics"
 
 
-def expert_for_token(db: Session, secret: str, token: str) -> Expert | None:
-    """The expert a feed token opens, or None (no hint whether the expert exists)."""
+def expert_for_token(db: Session, secret: str | tuple[str, ...], token: str) -> Expert | None:
+    """The expert a feed token opens, or None (no hint whether the expert exists). ``secret`` may be
+    several keys (current first, then retired ones), so a rotation does not break subscriptions."""
     expert_id, _, mac = token.partition(".")
     if not expert_id.isdigit() or not mac or len(token) > 200:
         return None
     expert = db.get(Expert, int(expert_id))
     if expert is None or not expert.feed_nonce:
         return None
-    return expert if hmac.compare_digest(mac, _mac(secret, expert.id, expert.feed_nonce)) else None
+    keys = (secret,) if isinstance(secret, str) else secret
+    matches = [hmac.compare_digest(mac, _mac(key, expert.id, expert.feed_nonce)) for key in keys]
+    return expert if any(matches) else None
 
 
 def feed_bookings(db: Session, expert: Expert, now: datetime) -> list[Booking]:
