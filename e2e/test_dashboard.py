@@ -75,3 +75,49 @@ def test_the_demo_expert_signs_in_and_sees_an_accessible_dashboard(page: Page, s
         "Sorry, I have to move this.")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to your dashboard")).to_be_visible()
+
+
+def test_the_demo_expert_sets_up_a_one_off_session_on_a_phone(page: Page, server):
+    """Flow 2 from the dashboard: a one-off session for a new client; the flash shows the link to copy."""
+    page.set_viewport_size({"width": 375, "height": 900})
+    page.goto(f"{server.url}/dashboard")
+    page.get_by_label("Email").fill("demo@kairos.example")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="New session").click()
+    expect(page.get_by_role("heading", name="New session")).to_be_visible()
+    expect(page.locator("#when-hint")).to_contain_text("America/New_York")
+    check(page, "new-session page at 375px")
+
+    day = date.today() + timedelta(days=10)
+    page.get_by_label("Service").select_option(label="One-off session")
+    page.get_by_label("Date").fill(day.isoformat())
+    page.get_by_label("Start time").fill("19:15")
+    page.get_by_label("Client’s email").fill("nia.obi@example.com")
+    page.get_by_label("Client’s name").fill("Nia Obi")
+    page.get_by_role("button", name="Set up and email the client").click()
+    # A one-off has no length of its own: the form comes back as typed, the message beside it.
+    expect(page.get_by_role("alert")).to_contain_text("Enter the length in minutes of a one-off session.")
+    expect(page.get_by_label("Client’s name")).to_have_value("Nia Obi")
+    expect(page.get_by_label("Length in minutes (required for a one-off)")).to_have_attribute("aria-invalid", "true")
+    check(page, "new-session error at 375px")
+    page.mouse.move(374, 1)
+    shot(page, "dashboard-new-session-375")
+
+    page.get_by_label("Length in minutes (required for a one-off)").fill("45")
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the form scrolls sideways"
+    small = page.evaluate("""() => [...document.querySelectorAll('button, .btn, input:not([type=hidden]), select')]
+        .map(el => el.getBoundingClientRect()).filter(r => r.height && r.height < 44 && r.width > 30).length""")
+    assert small == 0, f"{small} controls are under 44 px tall"
+    page.get_by_role("button", name="Set up and email the client").click()
+
+    status = page.get_by_role("status")
+    expect(status).to_contain_text("Session set up. Nia Obi was emailed a link to complete it.")
+    link = page.locator("code.share-link").inner_text()
+    assert link.startswith(f"{server.url}/manage/mt_"), link
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the link widens the page"
+    pending = page.get_by_role("region", name="Pending sessions (scrolls sideways)")
+    expect(pending).to_contain_text("Nia Obi")
+    expect(pending.get_by_role("button", name="Share again Session with Nia Obi")).to_be_visible()
+    check(page, "dashboard with a share link at 375px")
+    assert api(server, "GET", link.replace(f"{server.url}/manage/", "/api/v1/manage/"))["booking"]["status"] == "pending"

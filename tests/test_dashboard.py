@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -302,3 +303,255 @@ def test_an_expert_never_acts_on_another_experts_booking(app, client, expert):
     assert client.get(f"/dashboard/bookings/{booking['id']}/cancel").status_code == 404
     page = post_action(client, f"/dashboard/bookings/{booking['id']}/cancel")
     assert "No such booking." in page.text and "Ann Lee" not in page.text
+
+
+# --- sessions set up by the expert (DESIGN.md, flow 2) ------------------------------------------
+
+NEW = "/dashboard/sessions/new"
+LINK_RE = re.compile(r'<code class="share-link">([^<]+)</code>')
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def next_date(month: int, day: int) -> date:
+    """The next ``month``/``day`` at least a week ahead (a date in that season, whatever today is)."""
+    today = date.today()
+    found = date(today.year, month, day)
+    return found if found > today + timedelta(days=7) else date(today.year + 1, month, day)
+
+
+def last_sunday_of_march() -> date:
+    """The next night Paris skips 02:00–03:00 (clocks go forward)."""
+    march_31 = next_date(3, 31)
+    return march_31 - timedelta(days=(march_31.weekday() + 1) % 7)
+
+
+def paris_fields(start: str) -> dict[str, str]:
+    """The form's date and time fields for an instant, on the expert's (Paris) wall clock."""
+    local = datetime.fromisoformat(start).astimezone(PARIS)
+    return {"date": f"{local:%Y-%m-%d}", "time": f"{local:%H:%M}"}
+
+
+def set_up(client, **fields: str):
+    """Submit the New session form as the page does (its token included); redirects are not followed."""
+    data = {"service": "intro-call", "client_email": "bo@example.com", "client_name": "Bo Chen", **fields}
+    return client.post(NEW, data={"csrf_token": csrf(client, NEW), **data})
+
+
+def flashed_link(page: str) -> str:
+    """The link shown in the flash message (the share link to copy)."""
+    found = LINK_RE.search(page)
+    assert found, page
+    return html.unescape(found.group(1))
+
+
+def admin_bookings(client, expert) -> list[dict]:
+    response = client.get("/api/v1/admin/bookings", headers=expert["headers"])
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["bookings"]
+
+
+def emails_to(app, address: str) -> list:
+    """Deliver the outbox (to .eml files, the default without SMTP) and return the mails sent to ``address``."""
+    import email
+    import email.policy
+
+    from tests.test_notifications import drain
+    drain(app)
+    mails = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+             for path in sorted((Path(app.config["KAIROS"].instance_dir) / "outbox").glob("*.eml"))]
+    return [m for m in mails if address in m["To"]]
+
+
+def counts(app) -> tuple[int, int, int]:
+    """(bookings, clients, outbox messages): all unchanged after a refused form."""
+    from sqlalchemy import func, select
+
+    from backend.extensions import db
+    from backend.models import Booking, Client, OutboxMessage
+    with app.app_context():
+        return tuple(db.session.scalar(select(func.count()).select_from(model))
+                     for model in (Booking, Client, OutboxMessage))
+
+
+def test_the_new_session_form_is_linked_labelled_and_in_the_experts_zone(app, signed_in, expert):
+    from sqlalchemy import update
+
+    from backend.extensions import db
+    from backend.models import Service
+    for slug, name in (("old", "Old service"), ("group", "Group class")):
+        created = signed_in.post("/api/v1/admin/services", headers=expert["headers"], json={
+            "slug": slug, "name": name, "duration_minutes": 30, "kind": "personal" if slug == "old" else "group"})
+        assert created.status_code == 201, created.get_json()
+    with app.app_context():  # archived, as a service with bookings is when deleted
+        db.session.execute(update(Service).where(Service.slug == "old").values(archived=True))
+        db.session.commit()
+    pending = signed_in.get("/dashboard").text.split('id="h-pending"')[1].split("</section>")[0]
+    assert f'href="{NEW}"' in pending
+    page = signed_in.get(NEW)
+    assert page.status_code == 200 and page.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    for name in ("service", "date", "time", "duration_minutes", "custom_time", "client_email", "client_name"):
+        assert f'<label for="{name}"' in page.text or f'<label class="check-label" for="{name}"' in page.text, name
+    assert '<input type="date" id="date"' in page.text and '<input type="time" id="time"' in page.text
+    assert "In your time zone, <strong>Europe/Paris</strong>." in page.text
+    assert '<option value="intro-call" selected>Intro call (30 min)</option>' in page.text
+    assert '<option value="">One-off session</option>' in page.text
+    assert "Old service" not in page.text and "Group class" not in page.text  # archived; scheduled as sessions
+    assert "<script" not in page.text and "style=" not in page.text
+
+
+def test_setting_up_a_session_from_a_service_emails_the_client_the_share_link(app, signed_in, expert):
+    start = slots_for(signed_in, next_weekday(0))[2]["start"]  # 10:00 in Paris
+    response = set_up(signed_in, **paris_fields(start))
+    assert response.status_code == 302 and response.headers["Location"] == "/dashboard"
+    page = signed_in.get("/dashboard").text
+    link = flashed_link(page)
+    assert link.startswith("http://kairos.test/manage/mt_")
+    assert "Session set up. Bo Chen was emailed a link to complete it." in page
+
+    [booking] = admin_bookings(signed_in, expert)
+    assert booking["status"] == "pending" and booking["service"]["slug"] == "intro-call"
+    assert datetime.fromisoformat(booking["start"]) == datetime.fromisoformat(start)
+    assert datetime.fromisoformat(booking["end"]) - datetime.fromisoformat(start) == timedelta(minutes=30)
+    assert last_event(app, booking["id"]) == ("created", "expert", None)
+    pending = page.split('id="h-pending"')[1].split("</section>")[0]
+    assert "Bo Chen" in pending and f"/dashboard/bookings/{booking['id']}/share" in pending
+    assert f"/dashboard/bookings/{booking['id']}/mark-paid" not in page  # nothing to pay outside
+
+    [mail] = emails_to(app, "bo@example.com")
+    assert "set up a session" in mail["Subject"] and link in mail.get_body(("plain",)).get_content()
+    assert signed_in.get("/api/v1/manage/" + link.rsplit("/", 1)[1]).status_code == 200
+
+
+def test_a_one_off_session_takes_its_length_and_any_free_time(app, signed_in, expert):
+    day = next_weekday(5)  # a Saturday: outside the availability, which a one-off ignores
+    missing = set_up(signed_in, service="", date=day.isoformat(), time="18:30")
+    assert missing.status_code == 422 and "Enter the length in minutes of a one-off session." in missing.text
+    response = set_up(signed_in, service="", date=day.isoformat(), time="18:30", duration_minutes="45",
+                      client_email="New.Client@Example.com", client_name="Nia Obi")
+    assert response.status_code == 302, response.text
+    link = flashed_link(signed_in.get("/dashboard").text)
+    [booking] = admin_bookings(signed_in, expert)
+    start, end = datetime.fromisoformat(booking["start"]), datetime.fromisoformat(booking["end"])
+    assert booking["status"] == "pending" and booking["client"] == {"name": "Nia Obi", "email": "New.Client@Example.com"}
+    assert start.astimezone(PARIS).replace(tzinfo=None) == datetime.combine(day, datetime.min.time()).replace(hour=18, minute=30)
+    assert end - start == timedelta(minutes=45)
+    [mail] = emails_to(app, "New.Client@Example.com")
+    assert link in mail.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("month, utc_hour", [(1, 8), (7, 7)])  # Paris is UTC+1 in winter, UTC+2 in summer
+def test_the_date_and_time_are_read_on_the_experts_clock(app, signed_in, expert, month, utc_hour):
+    day = next_date(month, 14)
+    assert set_up(signed_in, service="", date=day.isoformat(), time="09:00", duration_minutes="60").status_code == 302
+    [booking] = admin_bookings(signed_in, expert)
+    assert datetime.fromisoformat(booking["start"]).astimezone(ZoneInfo("UTC")) == datetime(
+        day.year, day.month, day.day, utc_hour, tzinfo=ZoneInfo("UTC"))
+
+
+def test_a_time_that_does_not_exist_because_of_dst_is_refused(app, signed_in, expert):
+    day = last_sunday_of_march()
+    before = counts(app)
+    response = set_up(signed_in, service="", date=day.isoformat(), time="02:30", duration_minutes="60")
+    assert response.status_code == 422
+    assert f"02:30 does not exist on {day.day} March {day.year} in Europe/Paris" in response.text
+    assert 'role="alert"' in response.text and 'aria-invalid="true"' in response.text
+    assert counts(app) == before
+    # 03:30 that night exists (CEST, UTC+2).
+    assert set_up(signed_in, service="", date=day.isoformat(), time="03:30", duration_minutes="60").status_code == 302
+    [booking] = admin_bookings(signed_in, expert)
+    assert datetime.fromisoformat(booking["start"]).astimezone(ZoneInfo("UTC")).hour == 1
+
+
+def test_a_taken_time_is_refused_with_the_form_kept_and_nothing_written(app, signed_in, expert):
+    start = slots_for(signed_in, next_weekday(1))[0]["start"]
+    book(signed_in, start)
+    before = counts(app)
+    typed = {**paris_fields(start), "client_email": "bo@example.com", "client_name": "Bo <Chen>"}
+    refused = set_up(signed_in, **typed)
+    assert refused.status_code == 422
+    assert "That time is not available: it is taken or outside your availability." in refused.text
+    assert f'value="{typed["date"]}"' in refused.text and f'value="{typed["time"]}"' in refused.text
+    assert 'value="Bo &lt;Chen&gt;"' in refused.text and "Bo <Chen>" not in refused.text  # kept, escaped
+    overlap = set_up(signed_in, **typed, custom_time="on")
+    assert overlap.status_code == 422 and "That time overlaps another booking." in overlap.text
+    assert "checked" in overlap.text.split('id="custom_time"')[1].split(">")[0]
+    assert counts(app) == before
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"client_email": "not-an-email"}, "Not a valid email address."),
+    ({"client_name": ""}, "Enter the client&#39;s name."),
+    ({"service": "nope"}, "That service no longer exists. Choose another one."),
+    ({"date": "", "time": ""}, "Enter the date of the session."),
+    ({"date": "31/12/2030"}, "Enter the date of the session."),
+    ({"duration_minutes": "2"}, "greater than or equal to 5"),
+    ({"date": "2001-01-01", "time": "09:00"}, "Choose a time in the future."),
+])
+def test_invalid_forms_are_shown_again_with_the_message(app, signed_in, expert, fields, message):
+    start = slots_for(signed_in, next_weekday(2))[0]["start"]
+    before = counts(app)
+    response = set_up(signed_in, **{**paris_fields(start), **fields})
+    assert response.status_code == 422 and message in response.text
+    assert '<p class="note error" role="alert" id="form-error">' in response.text
+    assert "may not be null" not in response.text
+    assert counts(app) == before
+
+
+def test_setting_up_a_session_needs_the_forms_token(app, signed_in, expert):
+    start = slots_for(signed_in, next_weekday(2))[0]["start"]
+    data = {"service": "intro-call", **paris_fields(start), "client_email": "bo@example.com", "client_name": "Bo"}
+    for token in ({}, {"csrf_token": "forged"}):
+        assert signed_in.post(NEW, data={**data, **token}).status_code == 403
+    assert admin_bookings(signed_in, expert) == []
+
+
+def test_share_again_sends_a_new_link_and_the_old_one_dies(app, signed_in, expert):
+    start = slots_for(signed_in, next_weekday(3))[0]["start"]
+    assert set_up(signed_in, **paris_fields(start)).status_code == 302
+    old = flashed_link(signed_in.get("/dashboard").text)
+    [booking] = admin_bookings(signed_in, expert)
+
+    page = post_action(signed_in, f"/dashboard/bookings/{booking['id']}/share")
+    assert "New link emailed to Bo Chen. The previous link no longer works." in page.text
+    new = flashed_link(page.text)
+    assert new != old and last_event(app, booking["id"]) == ("shared", "expert", None)
+    assert signed_in.get("/api/v1/manage/" + old.rsplit("/", 1)[1]).status_code == 404
+    assert signed_in.get("/api/v1/manage/" + new.rsplit("/", 1)[1]).status_code == 200
+    assert all(new in m.get_body(("plain",)).get_content() for m in emails_to(app, "bo@example.com"))
+
+    # Once confirmed it is no longer pending: no share button, and a forged share is a message.
+    post_action(signed_in, f"/dashboard/bookings/{booking['id']}/confirm")
+    page = post_action(signed_in, f"/dashboard/bookings/{booking['id']}/share")
+    assert "Only a pending session can be shared." in page.text
+    assert f"/dashboard/bookings/{booking['id']}/share" not in page.text
+
+
+def test_a_widget_booking_is_never_offered_share_again(app, signed_in, expert):
+    start = slots_for(signed_in, next_weekday(4))[0]["start"]
+    booking = book(signed_in, start)
+    page = signed_in.get("/dashboard").text
+    assert "Bo Chen" not in page and f"/dashboard/bookings/{booking['id']}/share" not in page
+
+
+def test_mark_paid_records_an_outside_payment(app, signed_in, expert):
+    response = signed_in.post("/api/v1/admin/services", headers=expert["headers"], json={
+        "slug": "portrait", "name": "Portrait", "duration_minutes": 60, "slot_interval_minutes": 60,
+        "payment_options": ["outside"], "price": {"amount": 3000, "currency": "usd"}, "max_advance_days": 90})
+    assert response.status_code == 201, response.get_json()
+    day = next_weekday(1)
+    slot = signed_in.get("/api/v1/experts/jane/services/portrait/slots", query_string={
+        "start": day.isoformat(), "end": day.isoformat(), "timezone": "UTC"}).get_json()["slots"][0]
+    booked = signed_in.post("/api/v1/experts/jane/services/portrait/bookings", json={
+        "start": slot["start"], "timezone": "UTC", "client": {"name": "Ann Lee", "email": "ann@example.com"}})
+    assert booked.status_code == 201, booked.get_json()
+    booking = booked.get_json()["booking"]
+    assert booking["status"] == "confirmed" and booking["payment"]["status"] == "pay_outside"
+    upcoming = signed_in.get("/dashboard").text.split('id="h-upcoming"')[1].split("</section>")[0]
+    assert f"/dashboard/bookings/{booking['id']}/mark-paid" in upcoming and "Paid outside Kairos" in upcoming
+
+    page = post_action(signed_in, f"/dashboard/bookings/{booking['id']}/mark-paid")
+    assert "Marked as paid." in page.text
+    view = signed_in.get(f"/api/v1/admin/bookings/{booking['id']}", headers=expert["headers"]).get_json()["booking"]
+    assert view["status"] == "confirmed" and view["payment"]["status"] == "paid"
+    assert f"/dashboard/bookings/{booking['id']}/mark-paid" not in page.text
+    assert last_event(app, booking["id"])[:2] == ("paid", "expert")

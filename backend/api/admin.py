@@ -233,11 +233,7 @@ def lead_view(lead: Lead) -> dict[str, Any]:
 def create_booking(data: dict):
     """Set up a session for a client (from a service or one-off); it stays pending until they complete it."""
     expert = current_expert()
-    service = experts.get_service(db.session, expert, data["service"]) if data.get("service") else None
-    booking, share_url = bookings.create_expert_booking(
-        db.session, expert, service, start=data["start"], duration_minutes=data.get("duration_minutes"),
-        custom_time=data["custom_time"], client_name=data["client"]["name"], client_email=data["client"]["email"],
-        timezone=data.get("timezone"), now=utcnow(), links=app_links())
+    booking, share_url = bookings.set_up_session(db.session, expert, data, now=utcnow(), links=app_links())
     view = bookings.booking_view(booking, tz=expert.timezone)
     view["share_url"] = share_url
     return {"booking": view}

@@ -6,16 +6,19 @@ cancelled, a message no longer parked…) becomes that message instead of an err
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError as SchemaError
 
 from backend import outbox
-from backend.dashboard import auth, formatting
+from backend.dashboard import actions, auth, formatting, forms
 from backend.errors import DomainError, RateLimited
 from backend.extensions import db
+from backend.links import app_links
+from backend.models import Booking, Expert
+from backend.payments import outside
 from backend.ratelimit import limit
 from backend.schemas import CancelInput
 from backend.services import bookings, dashboard, experts, leads
@@ -38,6 +41,7 @@ def _csrf_token_global() -> str:
 
 def _register_filters(state) -> None:
     state.app.jinja_env.filters.update(formatting.FILTERS)
+    state.app.jinja_env.tests.update(actions.TESTS)
 
 
 bp.record_once(_register_filters)
@@ -152,6 +156,69 @@ def confirm(booking_id: str) -> ResponseReturnValue:
                 "Booking confirmed. The client is told by email.")
 
 
+@bp.post("/bookings/<booking_id>/share")
+@auth.login_required
+def share(booking_id: str) -> ResponseReturnValue:
+    """Email a pending session's link again, as the API's share does: a new link, the old one stops working."""
+    expert = auth.current_expert()
+
+    def rotate() -> tuple[Booking, str]:
+        booking = bookings.get_booking(db.session, expert, booking_id)
+        return booking, bookings.share_booking(db.session, booking, app_links())
+
+    return _act(rotate, lambda shared: _with_link(
+        f"New link emailed to {shared[0].client.name}. The previous link no longer works. "
+        "You can also send them this one:", shared[1]))
+
+
+@bp.post("/bookings/<booking_id>/mark-paid")
+@auth.login_required
+def mark_paid(booking_id: str) -> ResponseReturnValue:
+    """Record an outside payment, as the API's mark-paid does (a pending booking turns confirmed)."""
+    expert = auth.current_expert()
+    return _act(lambda: outside.mark_paid(db.session, bookings.get_booking(db.session, expert, booking_id), note=""),
+                "Marked as paid.")
+
+
+@bp.get("/sessions/new")
+@auth.login_required
+def new_session() -> ResponseReturnValue:
+    """The form to set up a session for a client (DESIGN.md, flow 2), the first service chosen."""
+    expert = auth.current_expert()
+    services = forms.bookable_services(expert)
+    return _new_session_page(expert, forms.NewSession(service=services[0].slug if services else forms.ONE_OFF))
+
+
+@bp.post("/sessions/new")
+@auth.login_required
+def new_session_submit() -> ResponseReturnValue:
+    """Set the session up as the API's POST /admin/bookings does; a refusal shows the form again, as typed."""
+    expert = auth.current_expert()
+    form = forms.NewSession.from_form(request.form)
+    try:
+        booking, share_url = bookings.set_up_session(db.session, expert, forms.api_input(form, expert.timezone),
+                                                     now=utcnow(), links=app_links())
+    except DomainError as error:
+        db.session.rollback()  # the service may have taken the expert's lock: nothing it began is kept
+        form.errors = forms.errors_of(error, form.custom_time)
+        return _new_session_page(expert, form, 422)
+    flash(_with_link(f"Session set up. {booking.client.name} was emailed a link to complete it. "
+                     "You can also send them this one:", share_url), "success")
+    return redirect(url_for("dashboard.home"))
+
+
+def _new_session_page(expert: Expert, form: forms.NewSession, status: int = 200) -> ResponseReturnValue:
+    """The form, filled with ``form`` (its values and errors); the date picker starts at today, the expert's."""
+    today = formatting.local(utcnow(), expert.timezone).date()
+    return render_template("dashboard/new_session.html", expert=expert, tz=expert.timezone, form=form,
+                           services=forms.bookable_services(expert), today=today), status
+
+
+def _with_link(text: str, link: str) -> dict[str, str]:
+    """A flash message that carries a link to copy (base.html shows it on a line of its own)."""
+    return {"text": text, "link": link}
+
+
 @bp.post("/leads/<lead_id>/close")
 @auth.login_required
 def close_lead(lead_id: str) -> ResponseReturnValue:
@@ -166,13 +233,14 @@ def retry_message(message_id: int) -> ResponseReturnValue:
     return _act(lambda: outbox.retry_parked(db.session, expert.id, message_id), "Message queued to be sent again.")
 
 
-def _act(action: Callable[[], object], done: str) -> ResponseReturnValue:
-    """Run an action; flash ``done``, or the domain error's own message, and go back to the overview."""
+def _act(action: Callable[[], Any], done: str | Callable[[Any], Any]) -> ResponseReturnValue:
+    """Run an action; flash ``done`` (or ``done(result)``), or the domain error's own message, and go
+    back to the overview."""
     try:
-        action()
+        result = action()
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(done, "success")
+        flash(done(result) if callable(done) else done, "success")
     return redirect(url_for("dashboard.home"))

@@ -19,7 +19,7 @@ from backend import notifications
 from backend.links import Links
 from backend.models import public_id
 from backend.security import token_hash
-from backend.services import idempotency, slots
+from backend.services import experts, idempotency, slots
 from backend.timeutil import iso_in, iso_utc
 
 
@@ -491,6 +491,19 @@ def create_expert_booking(db: Session, expert: Expert, service: Service | None, 
     notifications.booking_event(db, booking, "shared", actor="expert")
     db.commit()
     return booking, share_url
+
+
+def set_up_session(db: Session, expert: Expert, data: dict[str, Any], *, now: datetime,
+                   links: Links) -> tuple[Booking, str]:
+    """``create_expert_booking`` from a loaded ``ExpertBookingCreate`` (the expert API and the dashboard).
+
+    ``data["service"]`` is a slug, or None for a one-off; an unknown or archived slug is NotFound.
+    """
+    service = experts.get_service(db, expert, data["service"]) if data.get("service") else None
+    return create_expert_booking(
+        db, expert, service, start=data["start"], duration_minutes=data.get("duration_minutes"),
+        custom_time=data["custom_time"], client_name=data["client"]["name"], client_email=data["client"]["email"],
+        timezone=data.get("timezone"), now=now, links=links)
 
 
 def share_booking(db: Session, booking: Booking, links: Links) -> str:
