@@ -3,6 +3,7 @@ and generate /api/openapi.json (flask-smorest)."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from datetime import datetime, time
 from functools import lru_cache
@@ -51,25 +52,38 @@ class Instant(fields.AwareDateTime):
 
 
 class PageCursor(fields.String):
-    """An opaque position in a list: where the previous page stopped, as (start, id) of its last row."""
+    """An opaque position in a list: the sort value and id of the previous page's last row."""
 
     default_error_messages = {"invalid": "Not a valid cursor: pass the next_cursor of the previous page."}
 
     @staticmethod
-    def encode(start: datetime, row_id: str) -> str:
-        return base64.urlsafe_b64encode(f"{start.isoformat()}|{row_id}".encode()).decode().rstrip("=")
+    def encode(value: datetime | str, row_id: str | int) -> str:
+        kind, text = ("t", value.isoformat()) if isinstance(value, datetime) else ("s", value)
+        raw = json.dumps([kind, text, row_id], separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[datetime, str]:
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[Any, Any]:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-            start, row_id = raw.split("|", 1)
-            when = datetime.fromisoformat(start)
-        except (ValueError, UnicodeDecodeError):
+            kind, sort_value, row_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+            if kind == "t":
+                sort_value = datetime.fromisoformat(sort_value)
+                if sort_value.tzinfo is None:
+                    raise ValueError("naive")
+            elif kind != "s" or not isinstance(sort_value, str):
+                raise ValueError(kind)
+            if not isinstance(row_id, (str, int)) or isinstance(row_id, bool):
+                raise ValueError("id")
+        except (ValueError, TypeError, UnicodeDecodeError):
             raise self.make_error("invalid") from None
-        if when.tzinfo is None or not row_id:
-            raise self.make_error("invalid")
-        return when, row_id
+        return sort_value, row_id
+
+
+class PageQuery(Schema):
+    """``?limit=&cursor=``: one page of a long list (follow ``next_cursor`` until it is null)."""
+
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+    cursor = PageCursor()
 
 
 def patch_schema(schema_cls: type[Schema]) -> Schema:
@@ -412,12 +426,10 @@ class SessionEnvelope(Schema):
     session = fields.Nested(SessionOut)
 
 
-class BookingsQuery(Schema):
+class BookingsQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(("pending_payment", "pending", "confirmed", "cancelled")))
     start = Instant()
     end = Instant()
-    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
-    cursor = PageCursor()
 
 
 class ClientOut(Schema):
@@ -430,6 +442,7 @@ class ClientOut(Schema):
 
 class ClientsEnvelope(Schema):
     clients = fields.List(fields.Nested(ClientOut))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "Pass as ?cursor= for the next page"})
 
 
 class LeadOut(Schema):
@@ -443,6 +456,7 @@ class LeadOut(Schema):
 
 class LeadsEnvelope(Schema):
     leads = fields.List(fields.Nested(LeadOut))
+    next_cursor = fields.String(allow_none=True, metadata={"description": "Pass as ?cursor= for the next page"})
 
 
 class CancelInput(Schema):

@@ -181,3 +181,35 @@ def test_the_bookings_list_comes_a_page_at_a_time_without_gaps_or_repeats(client
         response = client.get(f"/api/v1/admin/bookings?cursor={bad}", headers=h)
         assert response.status_code == 422 and "cursor" in response.get_json()["error"]["fields"]
     assert client.get("/api/v1/admin/bookings?limit=0", headers=h).status_code == 422
+
+
+def test_clients_and_leads_come_a_page_at_a_time_too(client, expert):
+    from tests.conftest import next_weekday
+    from tests.test_booking_api import slots_for
+    h = expert["headers"]
+    starts = [s["start"] for s in slots_for(client, next_weekday(2))[:5]]
+    for i, start in enumerate(starts):  # two clients share a name: the id breaks the tie
+        name = "Same Name" if i < 2 else f"Client {i}"
+        made = client.post("/api/v1/experts/jane/services/intro-call/bookings", json={
+            "start": start, "timezone": "UTC", "client": {"name": name, "email": f"c{i}@example.com"}})
+        assert made.status_code == 201
+
+    def walk(path: str, key: str) -> tuple[list, int]:
+        seen, cursor, pages = [], None, 0
+        while True:
+            body = client.get(f"{path}?limit=2" + (f"&cursor={cursor}" if cursor else ""), headers=h).get_json()
+            seen += body[key]
+            pages += 1
+            cursor = body["next_cursor"]
+            if cursor is None:
+                return seen, pages
+
+    clients, pages = walk("/api/v1/admin/clients", "clients")
+    assert pages == 3 and len({c["id"] for c in clients}) == 5
+    assert [c["name"] for c in clients] == sorted(c["name"] for c in clients)
+    found_leads, pages = walk("/api/v1/admin/leads", "leads")
+    assert pages == 3 and len({lead["id"] for lead in found_leads}) == 5
+    # A cursor from one list means nothing to another.
+    bookings_cursor = client.get("/api/v1/admin/bookings?limit=1", headers=h).get_json()["next_cursor"]
+    wrong = client.get(f"/api/v1/admin/clients?cursor={bookings_cursor}", headers=h)
+    assert wrong.status_code == 422 and "cursor" in wrong.get_json()["error"]["fields"]

@@ -1,6 +1,7 @@
 """The expert API (bearer token): profile, services, availability, sessions, bookings."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -10,13 +11,13 @@ from sqlalchemy import func, select
 from backend.api.auth import current_expert, login_required
 from backend.errors import ValidationError
 from backend.extensions import db
-from backend.models import Booking, Client, Lead, Service, ServiceSession
+from backend.models import Booking, Lead, Service, ServiceSession
 from backend.links import app_links
 from backend.mini_sessions import cut_day
 from backend.schemas import (
     AvailabilitySchema, BookingEnvelope, BookingsPage, CancelInput, ExpertBookingCreate, LeadEnvelope,
     MiniDayCreate, SessionsEnvelope, parse_hhmm, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
-    ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope, PageCursor, patch_schema,
+    ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope, PageCursor, PageQuery, patch_schema,
 )
 from backend.services import bookings, experts, leads, slots
 from backend.timeutil import iso_in, iso_utc
@@ -195,29 +196,51 @@ def list_bookings(query: dict):
     """The expert's bookings, newest start first, in the expert's time zone, a page at a time
     (``limit``, default 200; follow ``next_cursor`` until it is null)."""
     expert = current_expert()
-    limit = query["limit"]
     found = bookings.list_bookings(db.session, expert, status=query.get("status"), start=query.get("start"),
-                                   end=query.get("end"), limit=limit + 1, after=query.get("cursor"))
-    page, more = found[:limit], len(found) > limit
-    return {"bookings": [bookings.booking_view(b, tz=expert.timezone) for b in page],
-            "next_cursor": PageCursor.encode(page[-1].start, page[-1].id) if more else None}
+                                   end=query.get("end"), limit=query["limit"] + 1,
+                                   after=_cursor(query, datetime, str))
+    page, next_cursor = _page(found, query["limit"], lambda b: (b.start, b.id))
+    return {"bookings": [bookings.booking_view(b, tz=expert.timezone) for b in page], "next_cursor": next_cursor}
+
+
+def _cursor(query: dict, value_type: type, id_type: type) -> tuple | None:
+    """The ``cursor`` of a page query, checked to belong to this list (a cursor of another list is a 422)."""
+    cursor = query.get("cursor")
+    if cursor is not None and not (isinstance(cursor[0], value_type) and isinstance(cursor[1], id_type)):
+        raise ValidationError(fields={"cursor": ["Not a valid cursor: pass the next_cursor of the previous page."]})
+    return cursor
+
+
+def _page(rows: list, limit: int, key) -> tuple[list, str | None]:
+    """One page of ``rows`` (fetched with one row too many) and the cursor of the next, or None."""
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], PageCursor.encode(*key(rows[limit - 1]))
 
 
 @blp.route("/clients")
 @login_required
+@blp.arguments(PageQuery, location="query")
 @blp.response(200, ClientsEnvelope)
-def list_clients():
-    expert = current_expert()
-    rows = db.session.scalars(select(Client).where(Client.expert_id == expert.id).order_by(Client.name))
+def list_clients(query: dict):
+    """The expert's clients by name, a page at a time (``limit``, ``next_cursor``)."""
+    found = bookings.list_clients(db.session, current_expert(), limit=query["limit"] + 1,
+                                  after=_cursor(query, str, int))
+    page, next_cursor = _page(found, query["limit"], lambda c: (c.name, c.id))
     return {"clients": [{"id": c.id, "name": c.name, "email": c.email, "phone": c.phone,
-                         "created_at": iso_utc(c.created_at)} for c in rows]}
+                         "created_at": iso_utc(c.created_at)} for c in page], "next_cursor": next_cursor}
 
 
 @blp.route("/leads")
 @login_required
+@blp.arguments(PageQuery, location="query")
 @blp.response(200, LeadsEnvelope)
-def list_leads():
-    return {"leads": [lead_view(lead) for lead in leads.list_leads(db.session, current_expert())]}
+def list_leads(query: dict):
+    """The expert's leads, most recently changed first, a page at a time (``limit``, ``next_cursor``)."""
+    found = leads.list_leads(db.session, current_expert(), limit=query["limit"] + 1,
+                             after=_cursor(query, datetime, str))
+    page, next_cursor = _page(found, query["limit"], lambda lead: (lead.updated_at, lead.id))
+    return {"leads": [lead_view(lead) for lead in page], "next_cursor": next_cursor}
 
 
 def lead_view(lead: Lead) -> dict[str, Any]:
