@@ -393,3 +393,17 @@ def test_the_secret_calendar_feed_lists_confirmed_bookings(app, client, expert):
     rotated = client.post("/api/v1/admin/calendar-feed", headers=h).get_json()["url"]
     assert rotated != url and client.get(path).status_code == 404
     assert client.get(rotated.removeprefix("http://kairos.test")).status_code == 200
+
+
+@pytest.mark.parametrize("colour", ["#ffd400", "#2f5d8a", "#e91e63", "#767676", "#777777", "#00bcd4", "#111827",
+                                    "#ffffff", "#000000", "#008080", "#607d8b"])
+def test_email_text_on_the_brand_colour_always_reads(colour):
+    """The email's header and button put text on the expert's colour: black or white, at least 4.5:1."""
+    from backend.notifications.emails import text_on
+
+    def luminance(hex_colour: str) -> float:
+        c = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        c = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+    hi, lo = sorted([luminance(colour), luminance(text_on(colour))], reverse=True)
+    assert (hi + 0.05) / (lo + 0.05) >= 4.5, (colour, text_on(colour))

@@ -125,6 +125,16 @@ def brand_color(value: str | None) -> str:
     return value if value and re.fullmatch(r"#[0-9a-fA-F]{6}", value) else DEFAULT_COLOR
 
 
+def text_on(color: str) -> str:
+    """Black or white, whichever reads on ``color`` (#rrggbb): white while the colour's WCAG relative
+    luminance is under 0.179, where both give about 4.6:1. The widget and embed.js decide the same way."""
+    def channel(hex2: str) -> float:
+        c = int(hex2, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(color[i:i + 2]) for i in (1, 3, 5))
+    return "#ffffff" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.179 else "#000000"
+
+
 def sender_address(base_url: str) -> str:
     """``no-reply@<host of KAIROS_BASE_URL>``: mail leaves from the booking host's own domain."""
     host = urlparse(base_url).hostname or "localhost"
@@ -211,14 +221,15 @@ def _html(color: str, expert: str, greeting: str, intro: str, rows: list[tuple[s
         for label, value in rows)
     button = Markup("")
     if link:
-        button = Markup('<p style="margin:24px 0"><a href="{}" style="background:{};color:#fff;padding:12px 20px;'
+        button = Markup('<p style="margin:24px 0"><a href="{}" style="background:{};color:{};padding:12px 20px;'
                         'border-radius:6px;text-decoration:none;display:inline-block">{}</a></p>'
-                        '<p style="font-size:12px;color:#777">{}</p>').format(link, color, link_label, link)
+                        '<p style="font-size:12px;color:#777">{}</p>').format(link, color, text_on(color), link_label,
+                                                                               link)
     return str(Markup(
         '<!doctype html><html lang="{lang}"><body style="margin:0;font-family:-apple-system,Segoe UI,Helvetica,'
         'Arial,sans-serif;color:#222;background:#f6f6f6"><div style="max-width:560px;margin:0 auto;background:#fff">'
-        '<div style="background:{color};color:#fff;padding:16px 24px;font-size:18px;font-weight:600">{expert}</div>'
+        '<div style="background:{color};color:{ink};padding:16px 24px;font-size:18px;font-weight:600">{expert}</div>'
         '<div style="padding:24px"><p>{greeting}</p><p>{intro}</p><table style="border-collapse:collapse">{cells}'
         '</table><p style="color:#555;font-size:13px">{zone}</p>{button}</div></div></body></html>'
-    ).format(lang=lang, color=color, expert=expert, greeting=greeting, intro=intro, cells=cells, zone=zone_line,
+    ).format(lang=lang, color=color, ink=text_on(color), expert=expert, greeting=greeting, intro=intro, cells=cells, zone=zone_line,
              button=button))
