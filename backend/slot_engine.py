@@ -28,6 +28,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -87,9 +88,12 @@ class ServiceRules:
     daily_limit: int | None = None  # max bookings of THIS service per local day (availability zone)
 
 
-@dataclass(frozen=True, slots=True)
-class Busy:
-    """An existing booking or active hold of the same expert (any service)."""
+class Busy(NamedTuple):
+    """An existing booking or active hold of the same expert (any service).
+
+    A NamedTuple rather than a frozen dataclass: the slots endpoint builds one per booking in the
+    window (thousands), and a tuple is made in less than half the time.
+    """
 
     start: datetime  # aware (any tz; treated as instants)
     end: datetime
