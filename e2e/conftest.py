@@ -52,13 +52,6 @@ def browser_type_launch_args(browser_type_launch_args):
     return args
 
 
-@pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):
-    """Every test browser asks for reduced motion: a new step then comes into view at once instead of
-    with a smooth scroll, so a click never lands on a page still moving (people get the animation)."""
-    return {**browser_context_args, "reduced_motion": "reduce"}
-
-
 class LiveServer:
     """A real `kairos serve` process on its own SQLite database."""
 

@@ -217,7 +217,7 @@ def test_every_step_fits_a_320_px_phone_with_44_px_touch_targets(page: Page, ser
     frame = widget_frame(page)
 
     def fits(where: str) -> None:
-        # The host page scrolls a new step into view; let it come to rest before measuring or tapping.
+        # The host page scrolls a new step into view when its message arrives: measure after that.
         page.wait_for_function("""() => new Promise(r => { const y = scrollY;
             setTimeout(() => r(scrollY === y), 150); })""")
         problems = frame.evaluate(LAYOUT_PROBLEMS)

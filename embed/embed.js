@@ -1,7 +1,7 @@
-/*! Kairos embed: inline, popup and floating widgets. */
+/*! Kairos embed. Every byte counts (3 KB gzipped), so the reasons live in docs/architecture.md#embedjs */
 (function (w, d) {
   var K = w.Kairos;
-  if (K && K.loaded) return; // pasted twice
+  if (K && K.loaded) return;
   var S = d.currentScript || d.querySelector('script[src*="/embed.js"]');
   var HOST = new URL(S.src).origin;
   var TYPES = /^(ready|step|slot-selected|hold-expired|booking-(completed|cancelled|rescheduled|failed))$/;
@@ -10,7 +10,6 @@
   var T = 'clamp(0,(.179 - y)*1e5,1) ';
   var BTN = { position: 'fixed', margin: '0', border: '0', display: 'block', cursor: 'pointer', color: '#fff' };
 
-  // Inline !important styles beat host CSS; no <style> (strict CSP).
   function css(el, o) { for (var k in o) el.style.setProperty(k, o[k], 'important'); return el; }
   function mk(tag, o, to) { var el = css(d.createElement(tag), o || {}); to && to.appendChild(el); return el; }
   function attr(el, k) { return el.getAttribute('data-kairos-' + k); }
@@ -39,7 +38,6 @@
     (on[type] || []).forEach(function (fn) { fn(detail, wg.el); });
   }
 
-  // Only from our origin and the wid's own iframe, with a known type.
   w.addEventListener('message', function (e) {
     if (e.origin !== HOST) return;
     var m = e.data, wg = m && m.kairos === 1 && all[m.wid], p = m && m.payload || {}, t = m && m.type;
@@ -52,13 +50,10 @@
     } else if (TYPES.test(t)) {
       if (t == 'booking-completed') {
         var b = p.booking && p.booking.id;
-        if (!b || done[b]) return; // fires once per booking
+        if (!b || done[b]) return;
         done[b] = 1;
       }
-      // A new step whose top is above the screen comes into view (without animation for those who ask).
-      if (t == 'step' && !wg.pop && wg.f.getBoundingClientRect().top < 0) {
-        wg.f.scrollIntoView({ behavior: w.matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
-      }
+      t == 'step' && !wg.pop && wg.f.getBoundingClientRect().top < 0 && wg.f.scrollIntoView();
       emit(wg, t, p);
     }
   });
@@ -69,7 +64,7 @@
     o = opts(el, o);
     if (!o.expert && !o.manage) return;
     var wg = frame(o, el);
-    css(el, { 'min-height': '480px' }); // no jump while loading
+    css(el, { 'min-height': '480px' });
     wg.f.addEventListener('load', function () { el.style.removeProperty('min-height'); });
     el.appendChild(wg.f);
   }
@@ -78,7 +73,7 @@
     if (!el || seen.has(el)) return;
     seen.add(el);
     el.addEventListener('click', function (e) {
-      if (e.ctrlKey || e.metaKey || e.shiftKey || e.button) return; // new-tab clicks still work
+      if (e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
       e.preventDefault();
       var v = (attr(el, 'popup') || '').split('/'), x = opts(el, Object.assign({}, o));
       x.expert = x.expert || v[0];
@@ -92,7 +87,7 @@
     var key = [o.expert, o.service].concat(OPTS.map(function (k) { return o[k]; })).join('|'), wg;
     for (var k in all) if (all[k].pop == key) wg = all[k];
     dlg || build();
-    if (!wg) { wg = frame(o, el, 1); wg.pop = key; dlg.p.insertBefore(wg.f, dlg.z); } // lazily
+    if (!wg) { wg = frame(o, el, 1); wg.pop = key; dlg.p.insertBefore(wg.f, dlg.z); }
     wg.el = el || wg.el;
     for (k in all) all[k].pop && css(all[k].f, { display: all[k] == wg ? 'block' : 'none' });
     dlg.ret = el || d.activeElement;
@@ -111,7 +106,6 @@
     dlg.setAttribute('aria-label', 'Booking');
     var p = dlg.p = mk('div', { display: 'block', position: 'relative', margin: '56px auto 24px', padding: '0', width: 'min(760px,100%)', background: '#fff',
       'border-radius': '12px', overflow: 'hidden', 'box-shadow': '0 20px 60px rgba(0,0,0,.35)' }, dlg);
-    // Focus trap: [a][x][iframes][z]
     var a = mk('span', 0, p), x = mk('button', Object.assign({}, BTN, { top: '8px', right: '8px', width: '44px', height: '44px', padding: '0',
       'border-radius': '50%', background: '#fff', color: '#111', font: '600 28px/44px system-ui,sans-serif', 'z-index': '1' }), p), z = dlg.z = mk('span', 0, p);
     a.tabIndex = z.tabIndex = 0;
@@ -132,8 +126,6 @@
   function floating(o) {
     var c = o.color || '#2f5d8a', b = mk('button', Object.assign({ bottom: '20px', right: '20px', 'z-index': '2147483647', padding: '0 20px', 'border-radius': '24px',
       background: c, font: '600 16px/48px system-ui,sans-serif', 'box-shadow': '0 4px 16px rgba(0,0,0,.3)' }, BTN), d.body);
-    // Black or white text, whichever contrasts more with the brand colour: white while its WCAG
-    // luminance is under 0.179, where both give sqrt(21):1. Browsers without relative colours keep white.
     css(b, { color: 'oklch(from color(from ' + c + ' xyz-d65 ' + T + T + T + ') l 0 0)' });
     b.type = 'button';
     b.textContent = o.label || 'Book a time';

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
-import rjsmin
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 
 from backend.extensions import db
@@ -61,23 +59,16 @@ def compress(response: Response) -> Response:
     return response
 
 
-def _minify_js(source: bytes) -> bytes:
-    """Strip comments and whitespace: the source keeps its comments, the wire does not pay for them."""
-    return rjsmin.jsmin(source.decode(), keep_bang_comments=True).encode()
-
-
 @lru_cache(maxsize=64)
-def _read(path: Path, transform: Callable[[bytes], bytes] | None = None) -> bytes:
-    data = path.read_bytes()
-    return transform(data) if transform else data
+def _read(path: Path) -> bytes:
+    return path.read_bytes()
 
 
-def _static(directory: Path, filename: str, mimetype: str | None = None, max_age: int = 300,
-            transform: Callable[[bytes], bytes] | None = None) -> Response:
+def _static(directory: Path, filename: str, mimetype: str | None = None, max_age: int = 300) -> Response:
     path = (directory / filename).resolve()
     if directory.resolve() not in path.parents or not path.is_file():
         abort(404)
-    data = _read.__wrapped__(path, transform) if current_app.debug else _read(path, transform)
+    data = path.read_bytes() if current_app.debug else _read(path)
     response = Response(data, mimetype=mimetype or _mimetype(path))
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -92,9 +83,7 @@ def _mimetype(path: Path) -> str:
 
 @bp.get("/embed.js")
 def embed_js() -> Response:
-    # The snippet's 3 KB budget is for what sites download, so it is served minified (rjsmin only
-    # drops comments and whitespace; no build step, and the file in the repository stays readable).
-    return _static(EMBED_DIR, "embed.js", max_age=300, transform=_minify_js)
+    return _static(EMBED_DIR, "embed.js", max_age=300)
 
 
 @bp.get("/widget-assets/<path:filename>")
