@@ -2,12 +2,28 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from backend.config import ConfigError
+
+
+@contextmanager
+def _committed() -> Iterator[None]:
+    """Commit the block's work; a domain error rolls it back and becomes a one-line CLI error."""
+    from backend.errors import DomainError
+    from backend.extensions import db
+    try:
+        yield
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items()) or error.message
+        raise click.ClickException(details) from None
 
 
 def _create_app():
@@ -55,16 +71,10 @@ def demo() -> None:
 @with_appcontext
 def create_expert(slug: str, email: str, name: str, tz: str, password: str | None) -> None:
     """Create an expert; the API token is printed as the last line."""
-    from backend.errors import DomainError
     from backend.extensions import db
     from backend.services.experts import create_expert as create
-    try:
+    with _committed():
         expert, token = create(db.session, slug, email=email, name=name, timezone=tz, password=password)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items()) or error.message
-        raise click.ClickException(details) from None
     click.echo(f"created expert '{expert.slug}'")
     click.echo(token)
 
@@ -77,18 +87,12 @@ def set_password(slug: str) -> None:
 
     Changing it signs the expert out of every browser (the session carries a fingerprint of it).
     """
-    from backend.errors import DomainError
     from backend.extensions import db
     from backend.services import experts
-    try:
+    with _committed():
         expert = experts.get_expert(db.session, slug)
         password = click.prompt("New dashboard password", hide_input=True, confirmation_prompt=True)
         experts.set_password(expert, password)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in error.fields.items()) or error.message
-        raise click.ClickException(details) from None
     click.echo(f"password set for '{expert.slug}': sign in at {current_app.config['KAIROS'].base_url}/dashboard")
 
 

@@ -95,7 +95,7 @@ def envelope(code: str, message: str, status: int, fields: dict[str, list[str]] 
     return response
 
 
-_PAGE_TITLES = {404: "This page isn’t here", 410: "This link has expired", 429: "Please wait a moment"}
+_PAGE_TITLES = {404: "This page isn’t here", 429: "Please wait a moment"}
 
 
 def _wants_page() -> bool:

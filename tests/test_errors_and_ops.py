@@ -94,6 +94,8 @@ def test_text_with_a_nul_character_is_refused_before_it_reaches_the_database(cli
     query = client.get("/api/v1/experts/jane/services/intro/slots?start=2030-01-01&end=2030-01-02&timezone=UTC%00")
     assert query.status_code == 422 and "timezone" in query.get_json()["error"]["fields"]
     assert client.get("/api/v1/admin/profile", headers=h).get_json()["bio"] != "a\u0000b"
+    form = client.post("/dashboard/login", data={"email": "jane@example.com\u0000", "password": "x"})
+    assert form.status_code == 422 and "email" in form.get_json()["error"]["fields"]
 
 
 def test_a_browser_on_a_broken_page_link_gets_a_page_and_the_api_keeps_the_envelope(client, expert):
@@ -117,6 +119,21 @@ def test_healthz_reports_the_database_the_schema_and_the_outbox(app, client, exp
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["migrations"] == "current"
     assert body["outbox"] == {"due": 0, "parked": 0, "oldest_due_seconds": 0}
+    # A stopped worker shows as a backlog: messages due for a while, and parked ones.
+    from datetime import timedelta
+
+    from backend.extensions import db
+    from backend.outbox import enqueue
+    from backend.types import utcnow
+    with app.app_context():
+        due = enqueue(db.session, "email", "booking_confirmed", {}, expert_id=None)
+        parked = enqueue(db.session, "email", "booking_confirmed", {}, expert_id=None)
+        db.session.flush()
+        due.next_attempt_at = utcnow() - timedelta(minutes=5)
+        parked.status = "parked"
+        db.session.commit()
+    outbox = client.get("/healthz").get_json()["outbox"]
+    assert outbox["due"] == 1 and outbox["parked"] == 1 and 290 <= outbox["oldest_due_seconds"] <= 400
     # A deploy that forgot `kairos migrate` is not ready, and says what to do.
     from sqlalchemy import text
 

@@ -106,6 +106,23 @@ def test_create_expert_command_prints_the_token_last(app):
     assert bad.exit_code != 0 and "timezone" in bad.output
 
 
+
+def test_set_password_command_asks_twice_refuses_bad_input_and_lets_the_expert_sign_in(app, expert):
+    from backend.cli import set_password
+    from backend.extensions import db
+    from backend.services import experts
+    runner = app.test_cli_runner()
+    short = runner.invoke(set_password, ["jane"], input="short\nshort\n")
+    assert short.exit_code != 0 and "password" in short.output.lower()
+    unknown = runner.invoke(set_password, ["nobody"], input="a-long-password\na-long-password\n")
+    assert unknown.exit_code != 0 and "nobody" in unknown.output
+    done = runner.invoke(set_password, ["jane"], input="a-long-password\na-long-password\n")
+    assert done.exit_code == 0, done.output
+    assert "a-long-password" not in done.output  # typed, never echoed
+    with app.app_context():
+        assert experts.authenticate(db.session, "jane@example.com", "a-long-password") is not None
+        assert experts.authenticate(db.session, "jane@example.com", "short") is None
+
 def test_demo_seed_is_safe_twice(app):
     from backend.cli import demo
     runner = app.test_cli_runner()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Blueprint, Response, current_app, jsonify
@@ -25,7 +26,6 @@ bp = Blueprint("health", __name__)
 
 @lru_cache(maxsize=1)
 def _head_revision(directory: str) -> str | None:
-    from alembic.config import Config
     config = Config()
     config.set_main_option("script_location", directory)
     return ScriptDirectory.from_config(config).get_current_head()

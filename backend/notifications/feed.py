@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -33,16 +34,15 @@ def feed_url(base_url: str, secret: str, expert: Expert, *, rotate: bool = False
     return f"{base_url}/feeds/{expert.id}.{_mac(secret, expert.id, expert.feed_nonce)}.ics"
 
 
-def expert_for_token(db: Session, secret: str | tuple[str, ...], token: str) -> Expert | None:
-    """The expert a feed token opens, or None (no hint whether the expert exists). ``secret`` may be
-    several keys (current first, then retired ones), so a rotation does not break subscriptions."""
+def expert_for_token(db: Session, keys: Sequence[str], token: str) -> Expert | None:
+    """The expert a feed token opens, or None (no hint whether the expert exists). ``keys`` are the
+    current secret key and any retired by a rotation, so a rotation does not break subscriptions."""
     expert_id, _, mac = token.partition(".")
     if not expert_id.isdigit() or not mac or len(token) > 200:
         return None
     expert = db.get(Expert, int(expert_id))
     if expert is None or not expert.feed_nonce:
         return None
-    keys = (secret,) if isinstance(secret, str) else secret
     matches = [hmac.compare_digest(mac, _mac(key, expert.id, expert.feed_nonce)) for key in keys]
     return expert if any(matches) else None
 

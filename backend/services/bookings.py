@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from backend.errors import NotAllowed, NotFound, SlotUnavailable, ValidationError
 from backend.models import Booking, BookingEvent, Client, Expert, Lead, Service, ServiceSession
@@ -297,6 +297,8 @@ def list_bookings(db: Session, expert: Expert, *, status: str | None = None, sta
     if end is not None:
         stmt = stmt.where(Booking.start < end)
     order = (Booking.start.asc(), Booking.id.asc()) if oldest_first else (Booking.start.desc(), Booking.id.desc())
+    # Every listed booking shows its client and service: load them in one query each, not one per row.
+    stmt = stmt.options(selectinload(Booking.client), selectinload(Booking.service))
     return list(db.scalars(stmt.order_by(*order).limit(limit)))
 
 
