@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from e2e.conftest import host_page
+from tests.colours import contrast
 
 TIME = re.compile(r"^\d{1,2}:\d{2}")
 STUB = "window.Kairos = window.Kairos || function () { (Kairos.q = Kairos.q || []).push(arguments); };"
@@ -163,15 +164,6 @@ RESOLVE_COLOURS = """el => {
 }"""
 
 
-def _contrast(a: list[int], b: list[int]) -> float:
-    def luminance(rgb: list[int]) -> float:
-        c = [v / 255 for v in rgb]
-        c = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
-        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
-    hi, lo = sorted([luminance(a), luminance(b)], reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
-
-
 @pytest.mark.parametrize("colour", ["#ffd400", "#2f5d8a", "#e91e63", "#767676", "#00bcd4", "#111827"])
 def test_the_floating_button_text_reads_on_any_brand_colour(page: Page, server, host, colour):
     head = f"""<script>{STUB}
@@ -180,7 +172,7 @@ def test_the_floating_button_text_reads_on_any_brand_colour(page: Page, server, 
     button = page.get_by_role("button", name="Book a session")
     expect(button).to_be_visible()
     text, background = button.evaluate(RESOLVE_COLOURS)
-    assert _contrast(text, background) >= 4.5, (colour, text, background)
+    assert contrast(text, background) >= 4.5, (colour, text, background)
 
 
 # ---- several widgets, JS API, later elements, prefill ---------------------------------------------------

@@ -400,10 +400,5 @@ def test_the_secret_calendar_feed_lists_confirmed_bookings(app, client, expert):
 def test_email_text_on_the_brand_colour_always_reads(colour):
     """The email's header and button put text on the expert's colour: black or white, at least 4.5:1."""
     from backend.notifications.emails import text_on
-
-    def luminance(hex_colour: str) -> float:
-        c = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-        c = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
-        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
-    hi, lo = sorted([luminance(colour), luminance(text_on(colour))], reverse=True)
-    assert (hi + 0.05) / (lo + 0.05) >= 4.5, (colour, text_on(colour))
+    from tests.colours import contrast, rgb
+    assert contrast(rgb(colour), rgb(text_on(colour))) >= 4.5, (colour, text_on(colour))
