@@ -1,13 +1,15 @@
 """The ``kairos`` command: migrate, demo, create-expert, set-password, serve, dev, worker (plus Flask's ``db`` tools)."""
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 from backend.config import ConfigError
 
@@ -212,18 +214,22 @@ def _start_in_process_worker(app) -> None:
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Deliver what is due, then exit")
-@with_appcontext
 def worker(once: bool) -> None:
     """Deliver the outbox (emails, webhooks) with retries. TERM or Ctrl-C stops it after the message
-    in hand, so a deploy never cuts a delivery between sending it and marking it sent."""
-    import signal
-    import threading
+    in hand, so a deploy never cuts a delivery between sending it and marking it sent.
 
-    from backend.worker import run_worker
+    The handlers go in before the app is built (imports, settings, the database): a deploy may stop
+    a worker that is still starting, and it must exit cleanly then too. "kairos worker: ready" on
+    stderr says it is polling.
+    """
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    run_worker(current_app._get_current_object(), once=once, stop=stop)
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    if not stop.is_set():
+        click.echo("kairos worker: ready", err=True)
+        from backend.worker import run_worker  # here, not at the top: after the handlers (see above)
+        run_worker(app, once=once, stop=stop)
     click.echo("kairos worker: stopped", err=True)
 
 

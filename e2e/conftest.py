@@ -6,18 +6,22 @@ so every test crosses origins the way a real expert's site does.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
+from datetime import date, datetime, timedelta
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[1]
 KAIROS = [sys.executable, "-m", "backend.cli"]
@@ -174,6 +178,46 @@ def shot(page, name: str) -> None:
     """Save a screenshot for the README and for people to look at."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def open_day(frame, day: date) -> None:
+    """Show ``day`` in the widget's month calendar and select it.
+
+    The widget skips an empty month on its own once the month has loaded, so the shown month is read
+    only when no day is loading, then the test moves month by month: this works whatever the date
+    (the last day of a month included) and however slowly the slots arrive.
+    """
+    target = frame.locator(f'.day[data-date="{day.isoformat()}"]')
+    for _ in range(13):  # the widget shows a year ahead at most
+        expect(frame.locator(".day").first).to_be_visible()
+        expect(frame.locator(".day.shimmer")).to_have_count(0)
+        if target.count():
+            break
+        shown = frame.locator(".day").first.get_attribute("data-date")
+        assert shown and shown < day.isoformat(), f"{day} is before the month shown ({shown})"
+        frame.get_by_role("button", name="Next month").click()
+    expect(target).to_have_class(re.compile(r"\bhas\b"))
+    target.click()
+    expect(target).to_have_attribute("aria-pressed", "true")
+
+
+def first_day_with_slots(server: "LiveServer", expert: str, service: str, tz: str, *,
+                         clear_of: timedelta = timedelta(0), after: date | None = None) -> date:
+    """The first local date in ``tz`` (after ``after``, if given) whose every offered time starts
+    more than ``clear_of`` from now.
+
+    Tests choose their days from what the product offers and from its rules (the notice, the
+    cancellation cutoff), never from the clock's hour or weekday: at 22:00 the first free time may be
+    12 hours away, at 08:00 three days away over a weekend.
+    """
+    zone = ZoneInfo(tz)
+    earliest = (datetime.now(zone) + clear_of).date() + timedelta(days=1)
+    if after is not None:
+        earliest = max(earliest, after + timedelta(days=1))
+    slots = api(server, "GET", f"/api/v1/experts/{expert}/services/{service}/slots?start={earliest}"
+                               f"&end={earliest + timedelta(days=30)}&timezone={tz}")["slots"]
+    assert slots, f"{expert}/{service} offers nothing from {earliest}"
+    return datetime.fromisoformat(slots[0]["start"]).astimezone(zone).date()
 
 
 def api(server: LiveServer, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:

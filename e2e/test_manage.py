@@ -14,10 +14,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from e2e.conftest import api, host_page
+from e2e.conftest import api, first_day_with_slots, host_page, open_day
 
 TIME = re.compile(r"^\d{1,2}:\d{2}")
-NY = ZoneInfo("America/New_York")
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -28,22 +27,13 @@ def browser_context_args(browser_context_args):
 
 
 
-def weekday_after(days_ahead: int) -> date:
-    """A weekday at least ``days_ahead`` days from today in New York (well past the 24-hour cutoff)."""
-    day = datetime.now(NY).date() + timedelta(days=days_ahead)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
+# The demo services keep the default policy: no change online within 24 hours of the start.
+CUTOFF = timedelta(hours=24)
 
 
-def open_day(frame: FrameLocator, day: date) -> None:
-    expect(frame.locator(".day").first).to_be_visible()
-    button = frame.locator(f'.day[data-date="{day.isoformat()}"]')
-    if button.count() == 0:
-        frame.get_by_role("button", name="Next month").click()
-    expect(button).to_have_class(re.compile(r"\bhas\b"))
-    button.click()
-    expect(button).to_have_attribute("aria-pressed", "true")
+def changeable_day(server, *, after: date | None = None) -> date:
+    """A day (in the browser's zone, Paris) whose intro calls are all beyond the cutoff, whatever the hour."""
+    return first_day_with_slots(server, "demo", "intro-call", "Europe/Paris", clear_of=CUTOFF, after=after)
 
 
 def book_on(page: Page, server, host, day: date, name: str, email: str) -> tuple[FrameLocator, dict]:
@@ -81,7 +71,7 @@ def when_text(start: str) -> str:
 
 
 def test_a_client_reschedules_then_cancels_from_the_manage_page_embedded_on_the_site(page: Page, server, host):
-    day = weekday_after(3)
+    day = changeable_day(server)
     frame, booking = book_on(page, server, host, day, "Ann Lee", "ann.manage@example.com")
     manage_url = manage_url_of(frame, server)
     token = manage_url.rsplit("/", 1)[1]
@@ -97,7 +87,7 @@ def test_a_client_reschedules_then_cancels_from_the_manage_page_embedded_on_the_
     # Reschedule to the first time of the next weekday.
     manage.get_by_role("button", name="Reschedule").click()
     expect(manage.get_by_role("heading", name="Pick a new time")).to_be_focused()
-    new_day = weekday_after((day - datetime.now(NY).date()).days + 1)
+    new_day = changeable_day(server, after=day)
     open_day(manage, new_day)
     new_time = manage.locator(".times").get_by_role("button", name=TIME).first
     new_label = new_time.inner_text().strip()
@@ -146,7 +136,7 @@ def test_a_client_reschedules_then_cancels_from_the_manage_page_embedded_on_the_
 
 
 def test_the_confirmation_link_manages_the_booking_inside_the_same_widget(page: Page, server, host):
-    day = weekday_after(3)
+    day = changeable_day(server)
     frame, booking = book_on(page, server, host, day, "Ben Ode", "ben.manage@example.com")
     frame.get_by_role("link", name="Reschedule or cancel").click()
     expect(frame.get_by_role("heading", name="Your booking")).to_be_visible()

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Frame, FrameLocator, Page, expect
 
-from e2e.conftest import api, host_page
+from e2e.conftest import api, host_page, open_day
 
 TIME = re.compile(r"^\d{1,2}:\d{2}")
 NY = ZoneInfo("America/New_York")
@@ -144,16 +144,6 @@ def a_later_weekday(days_ahead: int = 4) -> date:
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day
-
-
-def open_day(frame: FrameLocator, day: date) -> None:
-    button = frame.locator(f'.day[data-date="{day.isoformat()}"]')
-    expect(frame.locator(".day").first).to_be_visible()
-    if button.count() == 0:
-        frame.get_by_role("button", name="Next month").click()
-    expect(button).to_have_class(re.compile(r"\bhas\b"))
-    button.click()
-    expect(button).to_have_attribute("aria-pressed", "true")
 
 
 def labels_from_api(server, day: date, tz: str) -> list[str]:

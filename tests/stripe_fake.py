@@ -198,13 +198,14 @@ def sign(payload: bytes, secret: str, timestamp: int | None = None) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1):
-    """Poll until ``predicate()`` is truthy (webhooks arrive about a second after the event)."""
-    deadline = time.time() + timeout
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1):
+    """Poll until ``predicate()`` is truthy (webhooks arrive about a second after the event; a busy
+    machine makes that later, never wrong, hence the generous deadline)."""
+    deadline = time.monotonic() + timeout
     while True:
         value = predicate()
         if value:
             return value
-        if time.time() > deadline:
+        if time.monotonic() > deadline:
             raise AssertionError("condition not met within %.0fs" % timeout)
         time.sleep(interval)
