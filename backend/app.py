@@ -9,10 +9,13 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from backend import input_guard, logs, ratelimit
+from backend import dashboard, input_guard, logs, ratelimit
+from backend.api import admin, api, health, manage, notifications, pages, payments, public
+from backend.api.pages import WIDGET_DIR
 from backend.config import Settings
 from backend.errors import register_error_handlers
 from backend.extensions import cors, db, migrate
+from backend.worker import start_background_worker
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
@@ -51,7 +54,6 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     if settings.database_url.startswith("sqlite"):
         settings.instance_dir.mkdir(parents=True, exist_ok=True)
 
-    from backend.api.pages import WIDGET_DIR
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
         FileSystemLoader(str(WIDGET_DIR)),
@@ -65,8 +67,6 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     ratelimit.init_app(app)
     input_guard.init_app(app)
 
-    from backend.api import api
-    from backend.api import admin, health, manage, notifications, pages, payments, public
     api.init_app(app)
     api.register_blueprint(public.blp)
     api.register_blueprint(admin.blp)
@@ -76,13 +76,11 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     app.register_blueprint(notifications.feed_bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)
-    from backend import dashboard
     dashboard.init_app(app)
     register_error_handlers(app)
 
     if settings.outbox_in_process:
         # For a gunicorn deployment that wants no separate `kairos worker` (each worker process delivers).
-        from backend.worker import start_background_worker
         start_background_worker(app)
 
     @app.after_request

@@ -17,8 +17,8 @@ from backend.config import ConfigError
 @contextmanager
 def _committed() -> Iterator[None]:
     """Commit the block's work; a domain error rolls it back and becomes a one-line CLI error."""
-    from backend.errors import DomainError
-    from backend.extensions import db
+    from backend.errors import DomainError  # lazy: the worker handles TERM before the app loads
+    from backend.extensions import db  # lazy: the worker handles TERM before the app loads
     try:
         yield
         db.session.commit()
@@ -29,7 +29,7 @@ def _committed() -> Iterator[None]:
 
 
 def _create_app():
-    from backend.app import create_app
+    from backend.app import create_app  # lazy: the worker handles TERM before the app loads
     try:
         return create_app()
     except ConfigError as error:
@@ -56,8 +56,8 @@ def migrate() -> None:
 @with_appcontext
 def demo() -> None:
     """Seed the demo expert 'demo' (safe to run twice)."""
-    from backend.extensions import db
-    from backend.services.demo import seed_demo
+    from backend.extensions import db  # lazy: the worker handles TERM before the app loads
+    from backend.services.demo import seed_demo  # lazy: the worker handles TERM before the app loads
     expert, token = seed_demo(db.session, stripe_enabled=bool(current_app.config["KAIROS"].stripe_secret_key))
     click.echo(f"demo expert '{expert.slug}' ready with {len(expert.services)} services")
     if token:
@@ -73,8 +73,8 @@ def demo() -> None:
 @with_appcontext
 def create_expert(slug: str, email: str, name: str, tz: str, password: str | None) -> None:
     """Create an expert; the API token is printed as the last line."""
-    from backend.extensions import db
-    from backend.services.experts import create_expert as create
+    from backend.extensions import db  # lazy: the worker handles TERM before the app loads
+    from backend.services.experts import create_expert as create  # lazy: the worker handles TERM before the app loads
     with _committed():
         expert, token = create(db.session, slug, email=email, name=name, timezone=tz, password=password)
     click.echo(f"created expert '{expert.slug}'")
@@ -89,8 +89,8 @@ def set_password(slug: str) -> None:
 
     Changing it signs the expert out of every browser (the session carries a fingerprint of it).
     """
-    from backend.extensions import db
-    from backend.services import experts
+    from backend.extensions import db  # lazy: the worker handles TERM before the app loads
+    from backend.services import experts  # lazy: the worker handles TERM before the app loads
     with _committed():
         expert = experts.get_expert(db.session, slug)
         password = click.prompt("New dashboard password", hide_input=True, confirmation_prompt=True)
@@ -179,14 +179,14 @@ def dev(host: str, port: int, stripe_port: int) -> None:
             click.echo("test card: 4242 4242 4242 4242 (declined: 4000 0000 0000 0002), any date and CVC")
         with app.app_context():
             from flask_migrate import upgrade
-            from backend.extensions import db
-            from backend.services.demo import seed_demo
+            from backend.extensions import db  # lazy: the worker handles TERM before the app loads
+            from backend.services.demo import seed_demo  # lazy: the worker handles TERM before the app loads
             upgrade()
             if proc is not None:
                 # A fresh localstripe knows none of the customers a previous run stored: forget them
                 # (it would accept a SetupIntent for them, then refuse the payment).
                 from sqlalchemy import update
-                from backend.models import Client
+                from backend.models import Client  # lazy: the worker handles TERM before the app loads
                 db.session.execute(update(Client).values(stripe_customer_id=None))
                 db.session.commit()
             expert, token = seed_demo(db.session, stripe_enabled=bool(settings.stripe_secret_key))
@@ -208,7 +208,7 @@ def dev(host: str, port: int, stripe_port: int) -> None:
 
 
 def _start_in_process_worker(app) -> None:
-    from backend.worker import start_background_worker
+    from backend.worker import start_background_worker  # lazy: the worker handles TERM before the app loads
     start_background_worker(app)
 
 

@@ -32,9 +32,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
+from backend import notifications
 from backend.extensions import db
 from backend.links import Links, links_for
 from backend.models import Booking, OutboxMessage, Service, WebhookEndpoint
+from backend.notifications import emails
+from backend.notifications.webhooks import deliver
+from backend.services import idempotency
 from backend.types import utcnow
 
 log = logging.getLogger("kairos.worker")
@@ -179,11 +183,9 @@ def _prepare(session: Session, row: OutboxMessage, links: Links):
         url, secret, event = endpoint.url, endpoint.secret, payload["event"]
 
         def send_webhook(settings: Any) -> None:
-            from backend.notifications.webhooks import deliver
             deliver(url, secret, event, allow_private=settings.webhook_allow_private)
         return send_webhook
 
-    from backend.notifications import emails
     booking = session.get(Booking, payload["booking_id"])
     if booking is None:
         raise PermanentError("The booking no longer exists.")
@@ -229,7 +231,6 @@ def schedule_reminders(app_or_session: Flask | Session, now: datetime | None = N
 
 
 def _schedule_reminders(session: Session, now: datetime) -> int:
-    from backend import notifications
     longest = session.scalar(select(func.max(Service.reminder_hours))) or 0
     horizon = now + timedelta(hours=min(longest, MAX_REMINDER_HOURS))
     candidates = session.scalars(
@@ -267,7 +268,6 @@ def _schedule_reminders(session: Session, now: datetime) -> int:
 
 def housekeeping(session: Session, now: datetime | None = None) -> int:
     """Drop what must not be kept: idempotency answers past their 24 hours (they carry manage links)."""
-    from backend.services import idempotency
     removed = idempotency.purge_expired(session, now)
     session.commit()
     if removed:

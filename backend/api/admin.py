@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from backend.api.auth import current_expert, login_required
 from backend.errors import ValidationError
 from backend.extensions import db
-from backend.models import Booking, Lead, Service, ServiceSession
+from backend.models import Availability, Booking, Lead, Service, ServiceSession
 from backend.links import app_links
 from backend.mini_sessions import cut_day
 from backend.schemas import (
@@ -19,9 +19,10 @@ from backend.schemas import (
     MiniDayCreate, SessionsEnvelope, parse_hhmm, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
     ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope, PageCursor, PageQuery, patch_schema,
 )
-from backend.services import bookings, experts, leads, slots
+from backend.services import bookings, clients, experts, leads, slots
 from backend.timeutil import iso_in, iso_utc
 from backend.types import utcnow
+from backend.views import bookings as views
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="The expert API (Bearer token)")
 
@@ -113,7 +114,6 @@ def delete_service(service: str):
 @login_required
 @blp.response(200, AvailabilitySchema)
 def get_availability():
-    from backend.models import Availability
     expert = current_expert()
     av = db.session.get(Availability, expert.id)
     if av is None:
@@ -200,7 +200,7 @@ def list_bookings(query: dict):
                                    end=query.get("end"), limit=query["limit"] + 1,
                                    after=_cursor(query, datetime, str))
     page, next_cursor = _page(found, query["limit"], lambda b: (b.start, b.id))
-    return {"bookings": [bookings.booking_view(b, tz=expert.timezone) for b in page], "next_cursor": next_cursor}
+    return {"bookings": [views.booking_view(b, tz=expert.timezone) for b in page], "next_cursor": next_cursor}
 
 
 def _cursor(query: dict, value_type: type, id_type: type) -> tuple | None:
@@ -224,7 +224,7 @@ def _page(rows: list, limit: int, key) -> tuple[list, str | None]:
 @blp.response(200, ClientsEnvelope)
 def list_clients(query: dict):
     """The expert's clients by name, a page at a time (``limit``, ``next_cursor``)."""
-    found = bookings.list_clients(db.session, current_expert(), limit=query["limit"] + 1,
+    found = clients.list_clients(db.session, current_expert(), limit=query["limit"] + 1,
                                   after=_cursor(query, str, int))
     page, next_cursor = _page(found, query["limit"], lambda c: (c.name, c.id))
     return {"clients": [{"id": c.id, "name": c.name, "email": c.email, "phone": c.phone,
@@ -257,7 +257,7 @@ def create_booking(data: dict):
     """Set up a session for a client (from a service or one-off); it stays pending until they complete it."""
     expert = current_expert()
     booking, share_url = bookings.set_up_session(db.session, expert, data, now=utcnow(), links=app_links())
-    view = bookings.booking_view(booking, tz=expert.timezone)
+    view = views.booking_view(booking, tz=expert.timezone)
     view["share_url"] = share_url
     return {"booking": view}
 
@@ -268,7 +268,7 @@ def create_booking(data: dict):
 def get_booking(booking_id: str):
     expert = current_expert()
     booking = bookings.get_booking(db.session, expert, booking_id)
-    view = bookings.booking_view(booking, tz=expert.timezone)
+    view = views.booking_view(booking, tz=expert.timezone)
     view["history"] = [{"type": e.type, "actor": e.actor, "message": e.message, "at": iso_utc(e.at)}
                        for e in booking.events]
     return {"booking": view}
@@ -281,7 +281,7 @@ def confirm_booking(booking_id: str):
     """Confirm a pending booking by hand (waives its payment)."""
     expert = current_expert()
     booking = bookings.confirm_booking(db.session, bookings.get_booking(db.session, expert, booking_id), actor="expert")
-    return {"booking": bookings.booking_view(booking, tz=expert.timezone)}
+    return {"booking": views.booking_view(booking, tz=expert.timezone)}
 
 
 @blp.route("/bookings/<booking_id>/share", methods=["POST"])
@@ -292,7 +292,7 @@ def share_booking(booking_id: str):
     expert = current_expert()
     booking = bookings.get_booking(db.session, expert, booking_id)
     url = bookings.share_booking(db.session, booking, app_links())
-    view = bookings.booking_view(booking, tz=expert.timezone)
+    view = views.booking_view(booking, tz=expert.timezone)
     view["share_url"] = url
     return {"booking": view}
 
@@ -306,7 +306,7 @@ def cancel_booking(data: dict, booking_id: str):
     expert = current_expert()
     booking = bookings.cancel_booking(db.session, bookings.get_booking(db.session, expert, booking_id),
                                       actor="expert", reason=data["reason"], now=utcnow())
-    return {"booking": bookings.booking_view(booking, tz=expert.timezone)}
+    return {"booking": views.booking_view(booking, tz=expert.timezone)}
 
 
 @blp.route("/leads/<lead_id>/close", methods=["POST"])

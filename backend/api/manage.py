@@ -9,6 +9,7 @@ from backend.ratelimit import limit
 from backend.schemas import BookingEnvelope, CancelInput, ManageOut, RescheduleInput
 from backend.services import bookings
 from backend.types import utcnow
+from backend.views import bookings as views
 
 blp = Blueprint("manage", __name__, url_prefix="/api/v1/manage", description="Manage one booking by its token")
 
@@ -23,7 +24,7 @@ def _url(token: str) -> str:
 def get_manage(token: str):
     """The booking and what its client may do now (``reason`` says why not)."""
     booking = bookings.find_by_token(db.session, token)
-    return bookings.manage_view(booking, utcnow(), _url(token))
+    return views.manage_view(booking, bookings.permissions(booking, utcnow()), _url(token))
 
 
 @blp.route("/<token>/cancel", methods=["POST"])
@@ -35,7 +36,7 @@ def cancel(data: dict, token: str):
     """Cancel the booking, with an optional message for the expert."""
     booking = bookings.find_by_token(db.session, token)
     booking = bookings.cancel_booking(db.session, booking, actor="client", reason=data["reason"], now=utcnow())
-    return {"booking": bookings.booking_view(booking, manage_url=_url(token))}
+    return {"booking": views.booking_view(booking, manage_url=_url(token))}
 
 
 @blp.route("/<token>/reschedule", methods=["POST"])
@@ -49,4 +50,4 @@ def reschedule(data: dict, token: str):
     booking = bookings.find_by_token(db.session, token)
     booking = bookings.reschedule_booking(db.session, booking, start=data.get("start"), session_id=data.get("session"),
                                           timezone=data["timezone"], actor="client", now=utcnow())
-    return {"booking": bookings.booking_view(booking, manage_url=_url(token))}
+    return {"booking": views.booking_view(booking, manage_url=_url(token))}

@@ -22,11 +22,13 @@ from backend.payment_schemas import (
     MarkPaidInput, PackageEnvelope, PackageGrantForEmailInput, PackageGrantInput, PackagesEnvelope,
     PayConfirmInput, WebhookAck,
 )
-from backend.payments import online, outside, packages, pay_links, stripe_gateway, webhooks
+from backend.payments import online, outside, packages, stripe_gateway, webhooks
 from backend.ratelimit import limit
 from backend.schemas import BookingEnvelope
-from backend.services import bookings
+from backend.services import bookings, clients
 from backend.types import utcnow
+from backend.views import bookings as views
+from backend.views.payments import pay_links
 
 blp = Blueprint("payments", __name__, url_prefix="/api/v1",
                 description="Payments: Stripe webhook, paying a booking, outside payments, packages")
@@ -37,7 +39,7 @@ def _manage_url(token: str) -> str:
 
 
 def _booking_out(booking, token: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    view = bookings.booking_view(booking, manage_url=_manage_url(token))
+    view = views.booking_view(booking, manage_url=_manage_url(token))
     if view.get("payment") is not None:
         payment = {**view["payment"], **pay_links(view["manage_url"])}
         if booking.status == "pending_payment":
@@ -120,7 +122,7 @@ def mark_paid(data: dict, booking_id: str):
     """Record that a booking paid outside Kairos was paid; a pending one turns confirmed."""
     expert = current_expert()
     booking = outside.mark_paid(db.session, bookings.get_booking(db.session, expert, booking_id), note=data["note"])
-    return {"booking": bookings.booking_view(booking, tz=expert.timezone)}
+    return {"booking": views.booking_view(booking, tz=expert.timezone)}
 
 
 def _client_of(expert, client_id: int) -> Client:
@@ -171,7 +173,7 @@ def grant_package_by_email(data: dict):
     """Grant credits to a client known by email; someone who never booked becomes a client."""
     expert = current_expert()
     email = data["client"]["email"].strip()
-    client = bookings.find_or_create_client(db.session, expert, data["client"]["name"] or email.split("@")[0],
+    client = clients.find_or_create_client(db.session, expert, data["client"]["name"] or email.split("@")[0],
                                             email, None)
     package = packages.grant(db.session, expert, client, name=data["name"], service_slugs=data["services"],
                              credits=data["credits"], expires_at=data["expires_at"])

@@ -6,6 +6,7 @@ from typing import Any
 from flask import jsonify, request
 from flask_smorest import Blueprint
 
+from backend.errors import NotFound
 from backend.extensions import db
 from backend.links import app_links
 from backend.ratelimit import limit
@@ -14,6 +15,7 @@ from backend.services import bookings, experts, idempotency, slots
 from backend.slot_engine import local_dates_window
 from backend.timeutil import iso_in
 from backend.types import utcnow
+from backend.views import bookings as views
 
 blp = Blueprint("public", __name__, url_prefix="/api/v1", description="Booking page, slots and bookings")
 
@@ -25,7 +27,7 @@ def public_service_view(service) -> dict[str, Any]:
         "slug": service.slug, "name": service.name, "description": service.description, "kind": service.kind,
         "duration_minutes": service.duration_minutes, "price": price,
         "payment_options": list(service.payment_options or []),
-        "location": bookings.public_location(service), "phone": service.phone, "message": service.message,
+        "location": views.public_location(service), "phone": service.phone, "message": service.message,
         "questions": service.questions or [], "capacity": service.capacity, "hold_minutes": service.hold_minutes,
         "outside_payment_instructions": service.outside_payment_instructions
         if "outside" in (service.payment_options or []) else "",
@@ -54,7 +56,6 @@ def get_service(expert: str, service: str):
     found = experts.get_service(db.session, experts.get_expert(db.session, expert), service)
     if found.visibility == "clients":
         # Only signed-in existing clients may see these; sign-in arrives with the clients issue.
-        from backend.errors import NotFound
         raise NotFound(f"No service '{service}' for this expert.")
     return public_service_view(found)
 
@@ -76,7 +77,7 @@ def get_slots(expert: str, service: str, start, end, timezone: str):
             item = {"start": iso_in(slot.start, timezone), "end": iso_in(slot.end, timezone),
                     "seats_left": slot.seats_left, "session": session.id}
             # The place of a group, series or mini session is public (API.md).
-            item["location"] = session.location or bookings.public_location(found)
+            item["location"] = session.location or views.public_location(found)
             if found.kind == "series":
                 item["sessions"] = [{"start": iso_in(s.start, timezone), "end": iso_in(s.end, timezone)}
                                     for s in found.service_sessions]
@@ -96,7 +97,6 @@ def create_booking(data: dict, expert: str, service: str):
     found_expert = experts.get_expert(db.session, expert)
     found = experts.get_service(db.session, found_expert, service)
     if found.visibility == "clients":
-        from backend.errors import NotFound
         raise NotFound(f"No service '{service}' for this expert.")
     key = idempotency.make_key(f"booking:{found_expert.id}:{found.id}", request.headers.get("Idempotency-Key"),
                                request.get_json(silent=True))

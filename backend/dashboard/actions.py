@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from backend.models import Booking
-from backend.services.bookings import payment_view
+from backend.views.payments import payment_view
 
 
 def can_share(booking: Booking) -> bool:

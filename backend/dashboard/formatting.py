@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.models import Booking
-from backend.services.bookings import payment_view
+from backend.views.payments import payment_view
 from backend.timeutil import zone
 
 # 24-hour times, always padded (09:00), like the widget's default.
@@ -55,7 +55,7 @@ def money(amount: int | None, currency: str | None) -> str:
 
 
 def payment(view: dict[str, Any] | None) -> str:
-    """A booking's payment state in words (``payments.payment_view``), or an em dash when it is free."""
+    """A booking's payment state in words (``views.payments.payment_view``), or an em dash when it is free."""
     if not view:
         return "—"
     label = PAYMENT_LABELS.get(view.get("status", ""), str(view.get("status", "")).replace("_", " ").capitalize())

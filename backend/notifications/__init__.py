@@ -24,6 +24,7 @@ from backend.models import Booking, OutboxMessage, WebhookEndpoint
 from backend.notifications import webhooks
 from backend.outbox import enqueue
 from backend.timeutil import iso_utc
+from backend.views.bookings import booking_view
 
 #: Booking events that may be the booking's confirmation (when the booking is confirmed afterwards).
 CONFIRMING_EVENTS = ("created", "confirmed", "payment_succeeded")
@@ -123,7 +124,6 @@ def _webhooks(db: Session, booking: Booking, types: list[str]) -> None:
                                                          WebhookEndpoint.active.is_(True))).all()
     if not endpoints:
         return
-    from backend.services.bookings import booking_view  # late: services.bookings imports this package
     data = {"booking": booking_view(booking, tz=booking.expert.timezone)}
     for event_type in types:
         # One event (one id) per change, shared by every endpoint, as receivers de-duplicate by id.

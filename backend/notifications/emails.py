@@ -21,6 +21,7 @@ from backend.links import Links
 from backend.models import Booking
 from backend.notifications import ics
 from backend.timeutil import zone
+from backend.views.bookings import private_location
 
 DEFAULT_COLOR = "#2f5d8a"
 #: Client emails that carry a calendar file, and its METHOD.
@@ -160,7 +161,7 @@ def build(topic: str, payload: dict[str, Any], booking: Booking, links: Links, *
     if payload.get("previous_start"):
         previous = datetime.fromisoformat(payload["previous_start"])
         rows.append((t["previously"], format_when(previous, previous + (end - start), tz, lang)))
-    where = location_line(_location(booking), lang)
+    where = location_line(private_location(booking), lang)
     if where:
         rows.append((t["where"], where))
     if for_expert:
@@ -206,11 +207,6 @@ def build(topic: str, payload: dict[str, Any], booking: Booking, links: Links, *
         msg.add_attachment(data, maintype="text", subtype="calendar", filename="invite.ics",
                            params={"method": method, "charset": "utf-8"})
     return msg
-
-
-def _location(booking: Booking) -> dict[str, Any] | None:
-    from backend.services.bookings import private_location  # late: bookings imports this package
-    return private_location(booking)
 
 
 def _html(color: str, expert: str, greeting: str, intro: str, rows: list[tuple[str, str]], zone_line: str,

@@ -12,6 +12,7 @@ from typing import Any, Iterable
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from backend.models import Booking
+from backend.views.bookings import private_location, series_dates
 
 PRODID = "-//Kairos//Bookings//EN"
 
@@ -41,7 +42,7 @@ def _event(booking: Booking, start: datetime, end: datetime, *, index: int | Non
     event.add("dtend", end.astimezone(timezone.utc))
     event.add("summary", summary)
     event.add("status", status)
-    where = location_text(_location(booking))
+    where = location_text(private_location(booking))
     if where:
         event.add("location", where)
     if description:
@@ -57,15 +58,8 @@ def _event(booking: Booking, start: datetime, end: datetime, *, index: int | Non
     return event
 
 
-def _location(booking: Booking) -> dict[str, Any] | None:
-    # Imported late: services.bookings imports this package (notifications) at load time.
-    from backend.services.bookings import private_location
-    return private_location(booking)
-
-
 def _dates(booking: Booking, start: datetime, end: datetime) -> list[tuple[int | None, datetime, datetime]]:
     """(index, start, end) of each event: one per session for a series, else the booking's own time."""
-    from backend.services.bookings import series_dates
     dates = series_dates(booking)
     if dates:
         return [(i or None, s, e) for i, (s, e) in enumerate(dates)]

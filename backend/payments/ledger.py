@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.models import Booking, BookingEvent, Payment
 from backend.services import slots
-from backend.services.bookings import lock_expert
+from backend.services.locking import lock_expert
 
 #: Payment statuses in the only order they may move (a late or repeated event never moves one back).
 RANK = {"requires_payment": 0, "processing": 1, "failed": 2, "cancelled": 2, "succeeded": 3, "refunded": 4}

@@ -33,7 +33,7 @@ from backend.errors import NotAllowed, PaymentFailed, SlotUnavailable, Validatio
 from backend.models import Booking, BookingEvent, Client, Payment, public_id
 from backend.payments import ledger, refunds
 from backend.payments.stripe_gateway import CardDeclined, MissingCustomer, ProviderUnavailable, gateway, stripe_js_config
-from backend.services.bookings import mark_lead_booked
+from backend.services.leads import mark_lead_booked
 from backend.timeutil import iso_in, iso_utc
 
 log = logging.getLogger("kairos.payments")

@@ -7,7 +7,7 @@ from backend import notifications
 from backend.errors import NotAllowed
 from backend.models import Booking, BookingEvent, Payment, public_id
 from backend.payments import ledger
-from backend.services.bookings import mark_lead_booked
+from backend.services.leads import mark_lead_booked
 
 
 def mark_paid(db: Session, booking: Booking, *, note: str = "") -> Booking:

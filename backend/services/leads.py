@@ -1,7 +1,8 @@
 """Leads: a client's interest in one service, as the expert follows it up.
 
-Leads are created and marked ``booked`` by the booking rules (services/bookings.py); the expert
-lists them and closes the ones they have dealt with, through the API or the dashboard.
+Leads are created and marked ``booked`` by the booking rules (``touch_lead`` when a client books,
+``mark_lead_booked`` when a booking is confirmed by hand or paid); the expert lists them and closes
+the ones they have dealt with, through the API or the dashboard.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from backend.errors import NotFound
-from backend.models import Expert, Lead
+from backend.models import Booking, Client, Expert, Lead, Service
 
 
 def list_leads(db: Session, expert: Expert, *, limit: int | None = None,
@@ -33,3 +34,27 @@ def close_lead(db: Session, expert: Expert, lead_id: str) -> Lead:
     lead.status = "closed"
     db.commit()
     return lead
+
+
+def touch_lead(db: Session, expert: Expert, client: Client, service: Service, *, booked: bool) -> Lead:
+    """The client's lead for this service, created if new: ``booked`` when the booking is confirmed,
+    reopened when a closed lead's client tries again."""
+    lead = db.scalar(select(Lead).where(Lead.expert_id == expert.id, Lead.client_id == client.id,
+                                        Lead.service_id == service.id))
+    if lead is None:
+        lead = Lead(expert_id=expert.id, client_id=client.id, service_id=service.id,
+                    status="scheduling_in_progress")
+        db.add(lead)
+    if booked:
+        lead.status = "booked"
+    elif lead.status == "closed":
+        lead.status = "scheduling_in_progress"
+    return lead
+
+
+def mark_lead_booked(db: Session, booking: Booking) -> None:
+    """A confirmed booking turns its lead ``booked`` (payments and manual confirmation both call this)."""
+    lead = db.scalar(select(Lead).where(Lead.expert_id == booking.expert_id, Lead.client_id == booking.client_id,
+                                        Lead.service_id == booking.service_id))
+    if lead is not None and lead.status != "booked":
+        lead.status = "booked"

@@ -1,0 +1,42 @@
+"""The payment options of a booking behind one small interface the booking rules call.
+
+``services.bookings`` asks three things, at fixed points of a booking's life, without knowing
+how each option works: the status a new booking starts in, what happens when it is created
+(inside its transaction, under the expert's lock) and what happens when it is cancelled.
+Nothing here talks to Stripe: card payments start after the booking's transaction commits
+(``backend.payments.checkout``).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from backend.errors import NotAllowed
+from backend.models import Booking, Service
+from backend.payments import packages, refunds
+from backend.payments.stripe_gateway import enabled
+
+
+def initial_status(service: Service, payment_option: str | None) -> str:
+    """The status a new widget booking starts in, by how it is paid."""
+    if payment_option == "online":
+        if not enabled():  # the keys were removed after the service was set up: never hold unpayable
+            raise NotAllowed("online_unavailable", "Paying online is not available right now. "
+                                                   "Please choose another way to pay or contact the expert.")
+        return "pending_payment"
+    if payment_option == "outside":
+        return "pending" if service.outside_payment_status == "pending" else "confirmed"
+    return "confirmed"  # free, or a package credit (taken in ``on_created``)
+
+
+def on_created(db: Session, booking: Booking, now: datetime) -> None:
+    """Inside the booking's transaction, under the expert's lock: spend a package credit."""
+    if booking.payment_option == "package":
+        packages.take_credit(db, booking, now)
+
+
+def on_cancelled(db: Session, booking: Booking, *, actor: str) -> None:
+    """Inside the cancellation's transaction: give a package credit back, write refunds to make."""
+    packages.return_credit(db, booking, actor=actor)
+    refunds.plan_on_cancel(db, booking, actor=actor)

@@ -1,0 +1,82 @@
+"""A client books a time or a session through the widget.
+
+The no-double-booking promise is kept here: the write starts by taking the expert's lock
+(``lock_expert``), then re-checks the slot with the same engine that lists slots, then inserts,
+all in one transaction.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from backend import notifications
+from backend.errors import SlotUnavailable
+from backend.links import Links
+from backend.models import Booking, BookingEvent, Expert, Service, ServiceSession, public_id
+from backend.payments import checkout, options
+from backend.services import idempotency, slots
+from backend.services.bookings.requests import BookingRequest, resolve_session, validate_request
+from backend.services.clients import find_or_create_client
+from backend.services.leads import touch_lead
+from backend.services.locking import lock_expert
+from backend.timeutil import iso_utc
+from backend.views.bookings import booking_view
+
+
+def create_booking(db: Session, expert: Expert, service: Service, req: BookingRequest, *, now: datetime,
+                   links: Links, key: idempotency.IdempotencyKey | None = None) -> tuple[int, dict[str, Any]]:
+    """Book ``req`` for a client; return (HTTP status, response body).
+
+    Raises SlotUnavailable when the time is not bookable right now (taken, held,
+    outside availability, too soon), ValidationError for bad input.
+    """
+    validate_request(service, req)
+    found = idempotency.replay(db, key)  # fast path, before waiting for the lock
+    if found:
+        return checkout.after_replay(db, found)  # with a live Stripe client secret again
+
+    lock_expert(db, expert.id)
+    found = idempotency.replay(db, key)  # a parallel retry may have won while we waited
+    if found:
+        db.rollback()
+        return checkout.after_replay(db, found)
+
+    session: ServiceSession | None = None
+    if service.kind == "personal":
+        slot = slots.check_personal_start(db, service, req.start, now) if req.start else None
+        if slot is None:
+            raise SlotUnavailable()
+        start, end = slot.start, slot.end
+    else:
+        session = resolve_session(db, service, session_id=req.session_id, start=req.start)
+        if not slots.check_session(db, service, session, now):
+            raise SlotUnavailable("That session is full or no longer open. Please pick another.")
+        start, end = session.start, session.end
+
+    status = options.initial_status(service, req.payment_option)
+    client = find_or_create_client(db, expert, req.client_name, req.client_email, req.client_phone)
+    booking = Booking(
+        id=public_id("bk"), expert_id=expert.id, service_id=service.id, client_id=client.id,
+        session_id=session.id if session else None, start=start, end=end,
+        buffer_before_minutes=service.buffer_before_minutes, buffer_after_minutes=service.buffer_after_minutes,
+        timezone=req.timezone, status=status,
+        hold_expires_at=now + timedelta(minutes=service.hold_minutes) if status == "pending_payment" else None,
+        message=req.message, answers=req.answers, price_amount=service.price_amount,
+        price_currency=service.price_currency, payment_option=req.payment_option, source="widget",
+    )
+    manage_url = links.issue(booking)
+    db.add(booking)
+    db.flush()
+    db.add(BookingEvent(booking_id=booking.id, type="created", actor="client", message=req.message or None,
+                        data={"status": status, "start": iso_utc(start)}))
+    options.on_created(db, booking, now)  # a package credit, under the same lock
+    touch_lead(db, expert, client, service, booked=status == "confirmed")
+    notifications.booking_event(db, booking, "created", actor="client", message=req.message or None)
+    body = {"booking": booking_view(booking, manage_url=manage_url)}
+    idempotency.remember(db, key, 201, body)
+    db.commit()
+    if status == "pending_payment":  # Stripe customer + card setup, after the commit (never under the lock)
+        body = checkout.after_booking_created(db, booking, body)
+    return 201, body

@@ -1,0 +1,59 @@
+"""``booking.payment`` as clients and experts see it (API.md), built from the payments recorded."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import object_session
+
+from backend.models import Booking, ClientPackage
+from backend.payments import ledger
+from backend.timeutil import iso_in
+
+
+def payment_view(booking: Booking) -> dict[str, Any] | None:
+    """``booking.payment`` (API.md), or None for a free booking."""
+    option = booking.payment_option
+    if not option:
+        return None
+    db = object_session(booking)
+    view: dict[str, Any] = {"option": option, "amount": booking.price_amount, "currency": booking.price_currency}
+    if option == "package":
+        returned = db is not None and bool(ledger.events(db, booking.id, "credit_returned"))
+        view["status"] = "credit_returned" if returned else "credit_used"
+        package = db.get(ClientPackage, booking.client_package_id) if db and booking.client_package_id else None
+        if package is not None:
+            view["package"] = {"name": package.name, "credits_left": package.credits_total - package.credits_used}
+        return view
+    payments = ledger.payments_of(db, booking.id) if db is not None else []
+    paid = [p for p in payments if p.status in ("succeeded", "refunded")]
+    refunded = sum(p.refunded_amount or 0 for p in paid)
+    if paid:
+        view["status"] = "paid" if any(p.status == "succeeded" for p in paid) else "refunded"
+        if refunded:
+            view["refunded_amount"] = refunded
+    elif option == "outside":
+        view["status"] = "pay_outside"
+    elif booking.status == "pending_payment":
+        latest = payments[-1] if payments else None
+        view["status"] = "processing" if latest is not None and latest.status == "processing" else "requires_payment"
+        if latest is not None and latest.status == "failed" and latest.last_error:
+            view["last_error"] = latest.last_error
+    elif booking.status == "confirmed":
+        view["status"] = "waived"  # the expert confirmed it by hand
+    elif booking.status == "cancelled":
+        view["status"] = "cancelled"
+    else:
+        view["status"] = "requires_payment"
+    if option == "outside":
+        view["instructions"] = booking.service.outside_payment_instructions
+    if booking.status == "pending_payment" and booking.hold_expires_at:
+        view["hold_expires_at"] = iso_in(booking.hold_expires_at, booking.timezone)
+    return view
+
+
+def pay_links(manage_url: str | None) -> dict[str, str]:
+    """The payment endpoints of a booking, from its manage link (the token is the only key)."""
+    if not manage_url or "/manage/" not in manage_url:
+        return {}
+    base, token = manage_url.rsplit("/manage/", 1)
+    return {"pay_url": f"{base}/api/v1/manage/{token}/payment"}
