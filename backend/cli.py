@@ -59,6 +59,7 @@ def demo() -> None:
     from backend.extensions import db  # lazy: the worker handles TERM before the app loads
     from backend.services.demo import seed_demo  # lazy: the worker handles TERM before the app loads
     expert, token = seed_demo(db.session, stripe_enabled=bool(current_app.config["KAIROS"].stripe_secret_key))
+    db.session.commit()
     click.echo(f"demo expert '{expert.slug}' ready with {len(expert.services)} services")
     if token:
         click.echo(f"API token (shown once): {token}")
@@ -190,6 +191,7 @@ def dev(host: str, port: int, stripe_port: int) -> None:
                 db.session.execute(update(Client).values(stripe_customer_id=None))
                 db.session.commit()
             expert, token = seed_demo(db.session, stripe_enabled=bool(settings.stripe_secret_key))
+            db.session.commit()
             if token:
                 click.echo(f"demo API token (shown once): {token}")
             click.echo(f"demo: {settings.base_url}/demo — paid service: {settings.base_url}/book/{expert.slug}/strategy-session")

@@ -43,5 +43,5 @@ def retry_parked(db: Session, expert_id: int, message_id: int) -> OutboxMessage:
     if row.status != "parked":
         raise NotAllowed("not_parked", "Only a parked message can be retried.")
     row.status, row.attempts, row.next_attempt_at = "pending", 0, utcnow()
-    db.commit()
+    db.flush()
     return row

@@ -136,3 +136,31 @@ def test_a_first_party_import_inside_a_function_says_why() -> None:
             if inner and "#" not in lines[line - 1]:
                 unexplained.append(f"{path.relative_to(BACKEND.parent)}:{line}")
     assert unexplained == []
+def test_only_routes_cli_and_worker_jobs_commit() -> None:
+    committing = []
+    for path in sorted(BACKEND.rglob("*.py")):
+        rel = path.relative_to(BACKEND.parent).as_posix()
+        if rel.startswith(TRANSACTION_OWNERS):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), rel)):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "commit"):
+                committing.append(f"{rel}:{node.lineno}")
+    assert committing == []
+
+
+#: Payment processes that call Stripe between their steps: each Stripe call is its own unit of work.
+STRIPE_PROCESSES = ("backend/payments/online.py", "backend/payments/refunds.py", "backend/payments/ledger.py",
+                    "backend/payments/webhooks.py", "backend/payments/checkout.py")
+
+
+def test_only_payment_processes_end_a_unit_of_work_early() -> None:
+    ending = []
+    for path in sorted(BACKEND.rglob("*.py")):
+        rel = path.relative_to(BACKEND.parent).as_posix()
+        if rel.startswith(TRANSACTION_OWNERS) or rel in STRIPE_PROCESSES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), rel)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "end_unit":
+                ending.append(f"{rel}:{node.lineno}")
+    assert ending == []

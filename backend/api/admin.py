@@ -14,6 +14,7 @@ from backend.extensions import db
 from backend.models import Availability, Booking, Lead, Service, ServiceSession
 from backend.links import app_links
 from backend.mini_sessions import cut_day
+from backend.payments import checkout
 from backend.schemas import (
     AvailabilitySchema, BookingEnvelope, BookingsPage, CancelInput, ExpertBookingCreate, LeadEnvelope,
     MiniDayCreate, SessionsEnvelope, parse_hhmm, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
@@ -257,6 +258,7 @@ def create_booking(data: dict):
     """Set up a session for a client (from a service or one-off); it stays pending until they complete it."""
     expert = current_expert()
     booking, share_url = bookings.set_up_session(db.session, expert, data, now=utcnow(), links=app_links())
+    db.session.commit()
     view = views.booking_view(booking, tz=expert.timezone)
     view["share_url"] = share_url
     return {"booking": view}
@@ -281,6 +283,7 @@ def confirm_booking(booking_id: str):
     """Confirm a pending booking by hand (waives its payment)."""
     expert = current_expert()
     booking = bookings.confirm_booking(db.session, bookings.get_booking(db.session, expert, booking_id), actor="expert")
+    db.session.commit()
     return {"booking": views.booking_view(booking, tz=expert.timezone)}
 
 
@@ -292,6 +295,7 @@ def share_booking(booking_id: str):
     expert = current_expert()
     booking = bookings.get_booking(db.session, expert, booking_id)
     url = bookings.share_booking(db.session, booking, app_links())
+    db.session.commit()
     view = views.booking_view(booking, tz=expert.timezone)
     view["share_url"] = url
     return {"booking": view}
@@ -306,6 +310,8 @@ def cancel_booking(data: dict, booking_id: str):
     expert = current_expert()
     booking = bookings.cancel_booking(db.session, bookings.get_booking(db.session, expert, booking_id),
                                       actor="expert", reason=data["reason"], now=utcnow())
+    db.session.commit()
+    checkout.after_booking_cancelled(db.session, booking)  # refunds sent to Stripe, outside the lock
     return {"booking": views.booking_view(booking, tz=expert.timezone)}
 
 
@@ -314,4 +320,6 @@ def cancel_booking(data: dict, booking_id: str):
 @blp.response(200, LeadEnvelope)
 def close_lead(lead_id: str):
     """The expert closes a lead they have followed up (a new booking attempt reopens it)."""
-    return {"lead": lead_view(leads.close_lead(db.session, current_expert(), lead_id))}
+    lead = leads.close_lead(db.session, current_expert(), lead_id)
+    db.session.commit()
+    return {"lead": lead_view(lead)}

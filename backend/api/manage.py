@@ -5,6 +5,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from backend.extensions import db
+from backend.payments import checkout
 from backend.ratelimit import limit
 from backend.schemas import BookingEnvelope, CancelInput, ManageOut, RescheduleInput
 from backend.services import bookings
@@ -36,6 +37,8 @@ def cancel(data: dict, token: str):
     """Cancel the booking, with an optional message for the expert."""
     booking = bookings.find_by_token(db.session, token)
     booking = bookings.cancel_booking(db.session, booking, actor="client", reason=data["reason"], now=utcnow())
+    db.session.commit()
+    checkout.after_booking_cancelled(db.session, booking)  # refunds sent to Stripe, outside the lock
     return {"booking": views.booking_view(booking, manage_url=_url(token))}
 
 
@@ -50,4 +53,5 @@ def reschedule(data: dict, token: str):
     booking = bookings.find_by_token(db.session, token)
     booking = bookings.reschedule_booking(db.session, booking, start=data.get("start"), session_id=data.get("session"),
                                           timezone=data["timezone"], actor="client", now=utcnow())
+    db.session.commit()
     return {"booking": views.booking_view(booking, manage_url=_url(token))}

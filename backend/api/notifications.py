@@ -114,7 +114,9 @@ def list_outbox(query: dict):
 @blp.alt_response(403, description="not_allowed: only a parked message can be retried")
 def retry_outbox(message_id: int):
     """Send a parked message again, with a fresh set of attempts."""
-    return {"message": outbox_view(outbox.retry_parked(db.session, current_expert().id, message_id))}
+    row = outbox.retry_parked(db.session, current_expert().id, message_id)
+    db.session.commit()
+    return {"message": outbox_view(row)}
 
 
 @blp.route("/calendar-feed")

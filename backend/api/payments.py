@@ -122,6 +122,7 @@ def mark_paid(data: dict, booking_id: str):
     """Record that a booking paid outside Kairos was paid; a pending one turns confirmed."""
     expert = current_expert()
     booking = outside.mark_paid(db.session, bookings.get_booking(db.session, expert, booking_id), note=data["note"])
+    db.session.commit()
     return {"booking": views.booking_view(booking, tz=expert.timezone)}
 
 

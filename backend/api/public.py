@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.links import app_links
+from backend.payments import checkout
 from backend.ratelimit import limit
 from backend.schemas import BookingCreate, BookingEnvelope, PublicExpertSchema, PublicServiceSchema, SlotsQuery, SlotsSchema
 from backend.services import bookings, experts, idempotency, slots
@@ -106,8 +107,9 @@ def create_booking(data: dict, expert: str, service: str):
         client_phone=data["client"].get("phone"), message=data.get("message", ""),
         answers=data.get("answers", {}), payment_option=data.get("payment_option"),
     )
-    status, body = bookings.create_booking(db.session, found_expert, found, req, now=utcnow(),
-                                           links=app_links(), key=key)
+    answer = bookings.create_booking(db.session, found_expert, found, req, now=utcnow(), links=app_links(), key=key)
+    db.session.commit()  # the booking's unit ends here, releasing the expert's lock
+    status, body = checkout.after_booking(db.session, answer)  # Stripe card setup: units of its own
     response = jsonify(body)
     response.status_code = status
     return response

@@ -18,7 +18,7 @@ from backend.errors import DomainError, RateLimited
 from backend.extensions import db
 from backend.links import app_links
 from backend.models import Booking, Expert
-from backend.payments import outside
+from backend.payments import checkout, outside
 from backend.ratelimit import limit
 from backend.schemas import CancelInput
 from backend.services import bookings, dashboard, experts, leads
@@ -143,7 +143,8 @@ def cancel(booking_id: str) -> ResponseReturnValue:
         return redirect(url_for("dashboard.cancel_form", booking_id=booking_id))
     return _act(lambda: bookings.cancel_booking(db.session, bookings.get_booking(db.session, expert, booking_id),
                                                 actor="expert", reason=reason, now=utcnow()),
-                "Booking cancelled. The client is told by email.")
+                "Booking cancelled. The client is told by email.",
+                after=lambda booking: checkout.after_booking_cancelled(db.session, booking))
 
 
 @bp.post("/bookings/<booking_id>/confirm")
@@ -198,6 +199,7 @@ def new_session_submit() -> ResponseReturnValue:
     try:
         booking, share_url = bookings.set_up_session(db.session, expert, forms.api_input(form, expert.timezone),
                                                      now=utcnow(), links=app_links())
+        db.session.commit()
     except DomainError as error:
         db.session.rollback()  # the service may have taken the expert's lock: nothing it began is kept
         form.errors = forms.errors_of(error, form.custom_time)
@@ -233,14 +235,18 @@ def retry_message(message_id: int) -> ResponseReturnValue:
     return _act(lambda: outbox.retry_parked(db.session, expert.id, message_id), "Message queued to be sent again.")
 
 
-def _act(action: Callable[[], Any], done: str | Callable[[Any], Any]) -> ResponseReturnValue:
-    """Run an action; flash ``done`` (or ``done(result)``), or the domain error's own message, and go
-    back to the overview."""
+def _act(action: Callable[[], Any], done: str | Callable[[Any], Any],
+         after: Callable[[Any], None] | None = None) -> ResponseReturnValue:
+    """Run an action as one unit of work; flash ``done`` (or ``done(result)``), or the domain error's own
+    message, and go back to the overview. ``after(result)`` runs once the unit committed (Stripe calls)."""
     try:
         result = action()
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
     else:
+        db.session.commit()
+        if after is not None:
+            after(result)
         flash(done(result) if callable(done) else done, "success")
     return redirect(url_for("dashboard.home"))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from backend.models import Booking
 from backend.payments import online, refunds
 from backend.payments.stripe_gateway import ProviderUnavailable, enabled, stripe_js_config
+from backend.transactions import end_unit
 from backend.views.payments import pay_links, payment_view
 
 log = logging.getLogger("kairos.payments")
@@ -39,8 +40,9 @@ def after_booking_created(db: Session, booking: Booking, body: dict[str, Any]) -
     return body
 
 
-def after_replay(db: Session, found: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
-    """An idempotent replay of a booking: the stored answer, with a live client secret again."""
+def after_booking(db: Session, found: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """After ``create_booking``'s unit committed: an online booking's answer (new, or replayed for the
+    same Idempotency-Key) with its card setup started and a live client secret (never stored)."""
     status, body = found
     booking_id = (body.get("booking") or {}).get("id")
     booking = db.get(Booking, booking_id) if booking_id else None
@@ -58,4 +60,4 @@ def after_booking_cancelled(db: Session, booking: Booking) -> None:
     booking_id = booking.id
     refunds.perform_pending(db, booking_id)
     online.cancel_open_intents(db, booking_id)
-    db.commit()
+    end_unit(db)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from backend.models import Booking, BookingEvent, Payment
 from backend.services import slots
 from backend.services.locking import lock_expert
+from backend.transactions import end_unit
 
 #: Payment statuses in the only order they may move (a late or repeated event never moves one back).
 RANK = {"requires_payment": 0, "processing": 1, "failed": 2, "cancelled": 2, "succeeded": 3, "refunded": 4}
@@ -33,7 +34,7 @@ INTENT_STATUS = {
 
 def lock_booking(db: Session, booking_id: str) -> Booking:
     """Start a fresh transaction holding the booking's expert lock; return the booking re-read."""
-    db.commit()  # the lock must be the transaction's first write (see bookings.lock_expert)
+    end_unit(db)  # the lock must be the transaction's first write (see bookings.lock_expert)
     expert_id = db.scalar(select(Booking.expert_id).where(Booking.id == booking_id))
     if expert_id is None:
         raise LookupError(booking_id)

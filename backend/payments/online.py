@@ -35,6 +35,7 @@ from backend.payments import ledger, refunds
 from backend.payments.stripe_gateway import CardDeclined, MissingCustomer, ProviderUnavailable, gateway, stripe_js_config
 from backend.services.leads import mark_lead_booked
 from backend.timeutil import iso_in, iso_utc
+from backend.transactions import end_unit
 
 log = logging.getLogger("kairos.payments")
 
@@ -50,19 +51,19 @@ def ensure_customer(db: Session, client: Client, *, generation: int = 0) -> str:
     if client.stripe_customer_id:
         return client.stripe_customer_id
     client_id, email, name, expert_id = client.id, client.email, client.name, client.expert_id
-    db.commit()  # no transaction stays open across a network call
+    end_unit(db)  # no transaction stays open across a network call
     customer = gateway().create_customer(email=email, name=name, client_id=client_id, expert_id=expert_id,
                                          generation=generation)
     # Two requests may race to create it: the first id stored wins, the other is left unused.
     db.execute(update(Client).where(Client.id == client_id, Client.stripe_customer_id.is_(None))
                .values(stripe_customer_id=customer["id"]))
-    db.commit()
+    end_unit(db)
     return db.scalar(select(Client.stripe_customer_id).where(Client.id == client_id))
 
 
 def _forget_customer(db: Session, client: Client) -> None:
     db.execute(update(Client).where(Client.id == client.id).values(stripe_customer_id=None))
-    db.commit()
+    end_unit(db)
     db.refresh(client)
 
 
@@ -108,7 +109,7 @@ def renew_hold_if_expired(db: Session, booking: Booking, now: datetime) -> Booki
         return booking
     booking = ledger.lock_booking(db, booking.id)
     if booking.status != "pending_payment":
-        db.commit()
+        end_unit(db)
         _require_payable(booking)
     if booking.hold_expires_at is None or booking.hold_expires_at <= now:
         if not ledger.time_still_free(db, booking, now):
@@ -118,7 +119,7 @@ def renew_hold_if_expired(db: Session, booking: Booking, now: datetime) -> Booki
         booking.hold_expires_at = now + timedelta(minutes=booking.service.hold_minutes or 15)
         db.add(BookingEvent(booking_id=booking.id, type="hold_renewed", actor="client",
                             data={"until": iso_utc(booking.hold_expires_at)}))
-    db.commit()
+    end_unit(db)
     return booking
 
 
@@ -145,7 +146,7 @@ def pay_with_setup_intent(db: Session, booking: Booking, setup_intent_id: str, n
     booking_id, amount, currency = booking.id, booking.price_amount, booking.price_currency
     description = f"{booking.service.name}, {iso_in(booking.start, booking.expert.timezone)}"
     hold = iso_in(booking.hold_expires_at, booking.timezone)
-    db.commit()
+    end_unit(db)
     try:
         intent = gateway().create_payment_intent(
             amount=amount, currency=currency, customer=customer, payment_method=method, booking_id=booking_id,
@@ -189,7 +190,7 @@ def _record_decline(db: Session, booking_id: str, amount: int, currency: str, de
         db.add(payment)
     db.add(BookingEvent(booking_id=booking_id, type="payment_failed", actor="client", message=declined.message,
                         data={"payment": payment.id if payment else None, "code": declined.decline_code or declined.code}))
-    db.commit()
+    end_unit(db)
 
 
 # --- recording what Stripe says -----------------------------------------------------------------
@@ -215,14 +216,14 @@ def record_intent(db: Session, booking_id: str | None, intent: dict[str, Any], *
                           currency=str(intent["currency"]).lower(), status=status, last_error=failure)
         db.add(payment)
         try:
-            db.commit()
+            end_unit(db)
             return payment
         except IntegrityError:  # the webhook and the widget saw it at the same moment
             db.rollback()
             payment = db.scalar(select(Payment).where(Payment.provider_payment_id == intent["id"]))
     if ledger.advance(payment, status) and failure and status == "failed":
         payment.last_error = failure
-    db.commit()
+    end_unit(db)
     return payment
 
 
@@ -271,7 +272,7 @@ def settle(db: Session, payment_id: str, now: datetime) -> str:
     booking = ledger.lock_booking(db, payment.booking_id)
     db.refresh(payment)
     if payment.status != "succeeded":
-        db.commit()
+        end_unit(db)
         return "none"
     applied = ledger.applied_payment_ids(db, booking.id)
     requested = {e.data.get("payment") for e in ledger.events(db, booking.id, "refund_requested")}
@@ -308,7 +309,7 @@ def settle(db: Session, payment_id: str, now: datetime) -> str:
         refunds.request_refund(db, booking, payment, actor="system",
                                reason="The booking was cancelled before the payment arrived.")
         outcome = "cancelled"
-    db.commit()
+    end_unit(db)
     if outcome in ("duplicate", "late", "cancelled", "already"):
         refunds.perform_pending(db, booking.id)  # also retries one that Stripe refused earlier
     return outcome

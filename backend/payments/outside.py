@@ -8,20 +8,19 @@ from backend.errors import NotAllowed
 from backend.models import Booking, BookingEvent, Payment, public_id
 from backend.payments import ledger
 from backend.services.leads import mark_lead_booked
+from backend.services.locking import lock_expert
 
 
 def mark_paid(db: Session, booking: Booking, *, note: str = "") -> Booking:
-    """Record the outside payment (once); a ``pending`` booking turns ``confirmed``."""
-    booking = ledger.lock_booking(db, booking.id)
+    """Record the outside payment (once); a ``pending`` booking turns ``confirmed``. Flushes only."""
+    lock_expert(db, booking.expert_id)
+    db.refresh(booking)  # another request may have changed it while we waited for the lock
     if booking.payment_option != "outside":
-        db.rollback()
         raise NotAllowed("not_outside", "Only a booking paid outside Kairos can be marked paid.")
     if booking.status == "cancelled":
-        db.rollback()
         raise NotAllowed("cancelled", "This booking was cancelled.")
     already = [p for p in ledger.payments_of(db, booking.id) if p.provider == "outside" and p.status == "succeeded"]
     if already:
-        db.commit()
         return booking
     payment = Payment(id=public_id("pay"), booking_id=booking.id, provider="outside", provider_payment_id=None,
                       amount=booking.price_amount or 0, currency=booking.price_currency or "usd",
@@ -37,5 +36,5 @@ def mark_paid(db: Session, booking: Booking, *, note: str = "") -> Booking:
     if was_pending:
         notifications.booking_event(db, booking, "confirmed", actor="expert")
     notifications.booking_event(db, booking, "payment_succeeded", actor="expert")
-    db.commit()
+    db.flush()
     return booking

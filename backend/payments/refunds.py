@@ -19,6 +19,7 @@ from backend import notifications
 from backend.models import Booking, BookingEvent, Payment
 from backend.payments import ledger
 from backend.payments.stripe_gateway import CardDeclined, ProviderUnavailable, gateway
+from backend.transactions import end_unit
 
 log = logging.getLogger("kairos.payments")
 
@@ -75,7 +76,7 @@ def perform_pending(db: Session, booking_id: str) -> list[str]:
         if amount <= 0:
             continue
         intent_id, already = payment.provider_payment_id, payment.refunded_amount or 0
-        db.commit()  # nothing held while Stripe is called
+        end_unit(db)  # nothing held while Stripe is called
         try:
             refund = gateway().refund(payment_intent=intent_id, amount=amount, payment_id=payment_id,
                                       key_suffix=str(already), reason=reason)
@@ -83,7 +84,7 @@ def perform_pending(db: Session, booking_id: str) -> list[str]:
             log.warning("refund of %s failed, will retry: %s", payment_id, error)
             payment = db.get(Payment, payment_id)
             payment.last_error = f"Refund not sent yet: {error}"
-            db.commit()
+            end_unit(db)
             continue
         if record_refund(db, payment_id, refund_id=refund["id"], refunded_total=already + int(refund["amount"]),
                          actor="system", message=reason):
@@ -100,7 +101,7 @@ def record_refund(db: Session, payment_id: str, *, refund_id: str | None, refund
     booking = ledger.lock_booking(db, payment.booking_id)
     db.refresh(payment)
     if refunded_total <= (payment.refunded_amount or 0):
-        db.commit()
+        end_unit(db)
         return False
     amount = refunded_total - (payment.refunded_amount or 0)
     payment.refunded_amount = refunded_total
@@ -113,7 +114,7 @@ def record_refund(db: Session, payment_id: str, *, refund_id: str | None, refund
                         data={"payment": payment.id, "amount": amount, "currency": payment.currency,
                               "refund": refund_id, "total_refunded": refunded_total}))
     notifications.booking_event(db, booking, "payment_refunded", actor=actor, message=message)
-    db.commit()
+    end_unit(db)
     return True
 
 

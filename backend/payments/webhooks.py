@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from backend.models import ProcessedEvent
 from backend.payments import online, refunds
 from backend.payments.stripe_gateway import ProviderUnavailable
+from backend.transactions import end_unit
 
 log = logging.getLogger("kairos.payments")
 
@@ -45,7 +46,7 @@ def handle(db: Session, event: dict[str, Any], now: datetime) -> str:
         return "ignored"  # a kind we do not use: nothing to remember
     db.add(ProcessedEvent(id=event_id, provider="stripe", type=kind[:100]))
     try:
-        db.commit()
+        end_unit(db)
     except IntegrityError:  # the same event, delivered twice at once, was handled by the other
         db.rollback()
         return "duplicate"

@@ -73,5 +73,5 @@ def seed_demo(db: Session, *, stripe_enabled: bool = False) -> tuple[Expert, str
         db.add(av)
     av.timezone = expert.timezone
     av.weekly = DEMO_WEEKLY
-    db.commit()
+    db.flush()
     return expert, token

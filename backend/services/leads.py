@@ -32,7 +32,7 @@ def close_lead(db: Session, expert: Expert, lead_id: str) -> Lead:
     if lead is None:
         raise NotFound("No such lead.")
     lead.status = "closed"
-    db.commit()
+    db.flush()
     return lead
 
 

@@ -9,7 +9,7 @@ from backend import notifications
 from backend.errors import NotAllowed, SlotUnavailable, ValidationError
 from backend.links import Links
 from backend.models import Booking, BookingEvent
-from backend.payments import checkout, options
+from backend.payments import options
 from backend.services import slots
 from backend.services.bookings.policy import REASON_TEXT, permissions, refuse
 from backend.services.bookings.requests import resolve_session
@@ -26,7 +26,10 @@ def lock_and_reload(db: Session, booking: Booking) -> Booking:
 
 
 def cancel_booking(db: Session, booking: Booking, *, actor: str, reason: str, now: datetime) -> Booking:
-    """Cancel; a client must be allowed by the policy. Frees the time at once."""
+    """Cancel; a client must be allowed by the policy. Frees the time at once.
+
+    Flushes only: the caller commits, then sends the refunds (``payments.checkout.after_booking_cancelled``).
+    """
     booking = lock_and_reload(db, booking)
     if actor == "client":
         allowed = permissions(booking, now)
@@ -41,8 +44,7 @@ def cancel_booking(db: Session, booking: Booking, *, actor: str, reason: str, no
     db.add(BookingEvent(booking_id=booking.id, type="cancelled", actor=actor, message=reason or None, data={}))
     options.on_cancelled(db, booking, actor=actor)  # credit back; refunds written per policy
     notifications.booking_event(db, booking, "cancelled", actor=actor, message=reason or None)
-    db.commit()
-    checkout.after_booking_cancelled(db, booking)  # refunds sent to Stripe, outside the lock
+    db.flush()
     return booking
 
 
@@ -75,7 +77,7 @@ def reschedule_booking(db: Session, booking: Booking, *, start: datetime | None,
     db.add(BookingEvent(booking_id=booking.id, type="rescheduled", actor=actor,
                         data={"from": iso_utc(old_start), "to": iso_utc(booking.start)}))
     notifications.booking_event(db, booking, "rescheduled", actor=actor, previous_start=old_start)
-    db.commit()
+    db.flush()
     return booking
 
 
@@ -87,7 +89,7 @@ def share_booking(db: Session, booking: Booking, links: Links) -> str:
     url = links.issue(booking)
     db.add(BookingEvent(booking_id=booking.id, type="shared", actor="expert", data={}))
     notifications.booking_event(db, booking, "shared", actor="expert")
-    db.commit()
+    db.flush()
     return url
 
 
@@ -101,5 +103,5 @@ def confirm_booking(db: Session, booking: Booking, *, actor: str) -> Booking:
     db.add(BookingEvent(booking_id=booking.id, type="confirmed", actor=actor, data={"payment": "waived"}))
     mark_lead_booked(db, booking)
     notifications.booking_event(db, booking, "confirmed", actor=actor)
-    db.commit()
+    db.flush()
     return booking

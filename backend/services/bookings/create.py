@@ -15,7 +15,7 @@ from backend import notifications
 from backend.errors import SlotUnavailable
 from backend.links import Links
 from backend.models import Booking, BookingEvent, Expert, Service, ServiceSession, public_id
-from backend.payments import checkout, options
+from backend.payments import options
 from backend.services import idempotency, slots
 from backend.services.bookings.requests import BookingRequest, resolve_session, validate_request
 from backend.services.clients import find_or_create_client
@@ -29,19 +29,21 @@ def create_booking(db: Session, expert: Expert, service: Service, req: BookingRe
                    links: Links, key: idempotency.IdempotencyKey | None = None) -> tuple[int, dict[str, Any]]:
     """Book ``req`` for a client; return (HTTP status, response body).
 
-    Raises SlotUnavailable when the time is not bookable right now (taken, held,
+    Flushes only: the caller commits, then starts an online booking's card payment
+    (``payments.checkout.after_booking``), outside the lock. A replayed answer (same
+    Idempotency-Key) comes back as it was first given. Raises SlotUnavailable when the time is not bookable right now (taken, held,
     outside availability, too soon), ValidationError for bad input.
     """
     validate_request(service, req)
     found = idempotency.replay(db, key)  # fast path, before waiting for the lock
     if found:
-        return checkout.after_replay(db, found)  # with a live Stripe client secret again
+        return found
 
     lock_expert(db, expert.id)
     found = idempotency.replay(db, key)  # a parallel retry may have won while we waited
     if found:
-        db.rollback()
-        return checkout.after_replay(db, found)
+        db.rollback()  # release the lock at once: nothing was written
+        return found
 
     session: ServiceSession | None = None
     if service.kind == "personal":
@@ -76,7 +78,5 @@ def create_booking(db: Session, expert: Expert, service: Service, req: BookingRe
     notifications.booking_event(db, booking, "created", actor="client", message=req.message or None)
     body = {"booking": booking_view(booking, manage_url=manage_url)}
     idempotency.remember(db, key, 201, body)
-    db.commit()
-    if status == "pending_payment":  # Stripe customer + card setup, after the commit (never under the lock)
-        body = checkout.after_booking_created(db, booking, body)
+    db.flush()
     return 201, body

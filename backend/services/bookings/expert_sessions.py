@@ -69,7 +69,7 @@ def create_expert_booking(db: Session, expert: Expert, service: Service | None, 
     db.add(BookingEvent(booking_id=booking.id, type="created", actor="expert", data={"status": "pending"}))
     notifications.booking_event(db, booking, "created", actor="expert")
     notifications.booking_event(db, booking, "shared", actor="expert")
-    db.commit()
+    db.flush()
     return booking, share_url
 
 
