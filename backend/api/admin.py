@@ -6,21 +6,19 @@ from typing import Any
 
 from flask import current_app
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
 
 from backend.api.auth import current_expert, login_required
 from backend.errors import ValidationError
 from backend.extensions import db
-from backend.models import Availability, Booking, Lead, Service, ServiceSession
+from backend.models import Availability, Lead, Service, ServiceSession
 from backend.links import app_links
-from backend.mini_sessions import cut_day
 from backend.payments import checkout
 from backend.schemas import (
     AvailabilitySchema, BookingEnvelope, BookingsPage, CancelInput, ExpertBookingCreate, LeadEnvelope,
-    MiniDayCreate, SessionsEnvelope, parse_hhmm, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
+    MiniDayCreate, SessionsEnvelope, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
     ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope, PageCursor, PageQuery, patch_schema,
 )
-from backend.services import bookings, clients, experts, leads, slots
+from backend.services import bookings, clients, experts, leads, sessions, slots
 from backend.timeutil import iso_in, iso_utc
 from backend.types import utcnow
 from backend.views import bookings as views
@@ -102,12 +100,7 @@ def patch_service(data: dict, service: str):
 @blp.response(204)
 def delete_service(service: str):
     """Remove a service from offer; one with bookings is archived so its bookings stay whole."""
-    found = experts.get_service(db.session, current_expert(), service)
-    has_bookings = db.session.scalar(select(func.count()).select_from(Booking).where(Booking.service_id == found.id))
-    if has_bookings:
-        experts.archive_service(found)
-    else:
-        db.session.delete(found)
+    experts.remove_service(db.session, experts.get_service(db.session, current_expert(), service))
     db.session.commit()
 
 
@@ -139,13 +132,7 @@ def put_availability(data: dict):
 def create_session(data: dict, service: str):
     """Schedule a session of a group, series or mini service."""
     expert = current_expert()
-    found = experts.get_service(db.session, expert, service)
-    if found.kind == "personal":
-        raise ValidationError(fields={"service": ["Personal services take their times from availability."]})
-    capacity = 1 if found.kind == "mini" else data.get("capacity", found.capacity)
-    session = ServiceSession(service_id=found.id, expert_id=expert.id, start=data["start"], end=data["end"],
-                             capacity=capacity, location=data.get("location"))
-    db.session.add(session)
+    session = sessions.create_session(db.session, expert, experts.get_service(db.session, expert, service), data)
     db.session.commit()
     return {"session": session_view(session, expert.timezone, taken=0)}
 
@@ -175,16 +162,7 @@ def list_sessions(service: str):
 def create_mini_day(data: dict, service: str):
     """A mini-session day at a location, cut into single-seat slots of the service's length (or slot_minutes)."""
     expert = current_expert()
-    found = experts.get_service(db.session, expert, service)
-    if found.kind != "mini":
-        raise ValidationError(fields={"service": ["Mini-session days belong to a service of kind mini."]})
-    times = cut_day(data["date"], parse_hhmm(data["start_time"]), parse_hhmm(data["end_time"]),
-                    data.get("slot_minutes") or found.duration_minutes, data["gap_minutes"], expert.timezone)
-    if not times:
-        raise ValidationError(fields={"end_time": ["No slot fits between the start and the end."]})
-    created = [ServiceSession(service_id=found.id, expert_id=expert.id, start=start, end=end, capacity=1,
-                              location=data["location"]) for start, end in times]
-    db.session.add_all(created)
+    created = sessions.create_mini_day(db.session, expert, experts.get_service(db.session, expert, service), data)
     db.session.commit()
     return {"sessions": [session_view(s, expert.timezone, taken=0) for s in created]}
 

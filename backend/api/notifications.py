@@ -80,11 +80,8 @@ def create_webhook(data: dict):
     A URL on a private or internal network (127.0.0.1, 10.x, 169.254.x, localhost, *.internal…) is
     refused with a 422; the address a name resolves to is checked again at every delivery.
     """
-    webhooks.check_url(data["url"], allow_private=_settings().webhook_allow_private)
-    endpoint = WebhookEndpoint(expert_id=current_expert().id, url=data["url"],
-                               events=sorted(set(data["events"]), key=webhooks.EVENT_TYPES.index),
-                               secret=webhooks.new_secret(), active=True)
-    db.session.add(endpoint)
+    endpoint = webhooks.subscribe(db.session, current_expert().id, data["url"], data["events"],
+                                  allow_private=_settings().webhook_allow_private)
     db.session.commit()
     return {"webhook": webhook_view(endpoint, with_secret=True)}
 

@@ -12,10 +12,8 @@ from typing import Any
 
 from flask import current_app, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from backend.api.auth import current_expert, login_required
-from backend.errors import NotFound
 from backend.extensions import db
 from backend.models import Client, ClientPackage
 from backend.payment_schemas import (
@@ -126,13 +124,6 @@ def mark_paid(data: dict, booking_id: str):
     return {"booking": views.booking_view(booking, tz=expert.timezone)}
 
 
-def _client_of(expert, client_id: int) -> Client:
-    client = db.session.scalar(select(Client).where(Client.id == client_id, Client.expert_id == expert.id))
-    if client is None:
-        raise NotFound("No such client.")
-    return client
-
-
 def _package_out(package: ClientPackage, client: Client) -> dict[str, Any]:
     view = packages.package_view(db.session, package)
     view["client"] = {"id": client.id, "name": client.name, "email": client.email}
@@ -145,11 +136,8 @@ def _package_out(package: ClientPackage, client: Client) -> dict[str, Any]:
 def list_packages(client_id: int):
     """The client's packages and credits left."""
     expert = current_expert()
-    client = _client_of(expert, client_id)
-    rows = db.session.scalars(select(ClientPackage).where(ClientPackage.client_id == client.id,
-                                                          ClientPackage.expert_id == expert.id)
-                              .order_by(ClientPackage.id))
-    return {"packages": [_package_out(p, client) for p in rows]}
+    client = clients.get_client(db.session, expert, client_id)
+    return {"packages": [_package_out(p, client) for p in packages.of_client(db.session, expert, client)]}
 
 
 @blp.route("/admin/clients/<id:client_id>/packages", methods=["POST"])
@@ -159,7 +147,7 @@ def list_packages(client_id: int):
 def grant_package(data: dict, client_id: int):
     """Grant a client session credits for some services (``services`` empty: all of them)."""
     expert = current_expert()
-    client = _client_of(expert, client_id)
+    client = clients.get_client(db.session, expert, client_id)
     package = packages.grant(db.session, expert, client, name=data["name"], service_slugs=data["services"],
                              credits=data["credits"], expires_at=data["expires_at"])
     db.session.commit()

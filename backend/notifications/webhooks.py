@@ -18,8 +18,10 @@ from http.client import HTTPConnection, HTTPException
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.orm import Session
+
 from backend.errors import ValidationError
-from backend.models import public_id
+from backend.models import WebhookEndpoint, public_id
 from backend.notifications.destinations import (
     DestinationRefused, PinnedHTTPConnection, PinnedHTTPSConnection, host_refusal, vetted_addresses,
 )
@@ -80,6 +82,19 @@ def check_url(url: str, *, allow_private: bool) -> None:
     if reason:
         raise ValidationError(fields={"url": [
             f"Webhooks can only be sent to a public internet address, and {reason}."]})
+
+
+def subscribe(db: Session, expert_id: int, url: str, events: list[str], *, allow_private: bool) -> WebhookEndpoint:
+    """A new endpoint of the expert's for these event types (in API.md's order), with its signing secret.
+
+    A URL on a private or internal network is refused (ValidationError) unless ``allow_private``.
+    """
+    check_url(url, allow_private=allow_private)
+    endpoint = WebhookEndpoint(expert_id=expert_id, url=url, events=sorted(set(events), key=EVENT_TYPES.index),
+                               secret=new_secret(), active=True)
+    db.add(endpoint)
+    db.flush()
+    return endpoint
 
 
 def _connection(url: str, *, allow_private: bool) -> tuple[HTTPConnection, str]:

@@ -81,6 +81,13 @@ def grant(db: Session, expert: Expert, client: Client, *, name: str, service_slu
     return package
 
 
+def of_client(db: Session, expert: Expert, client: Client) -> list[ClientPackage]:
+    """The client's packages with this expert, oldest first."""
+    return list(db.scalars(select(ClientPackage).where(ClientPackage.client_id == client.id,
+                                                       ClientPackage.expert_id == expert.id)
+                           .order_by(ClientPackage.id)))
+
+
 def package_view(db: Session, package: ClientPackage) -> dict[str, Any]:
     slugs = []
     if package.service_ids:

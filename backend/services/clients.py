@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from backend.errors import NotFound
 from backend.models import Client, Expert
 
 
@@ -20,6 +21,14 @@ def list_clients(db: Session, expert: Expert, *, limit: int | None = None,
         name, client_id = after
         stmt = stmt.where(or_(Client.name > name, and_(Client.name == name, Client.id > client_id)))
     return list(db.scalars(stmt.order_by(Client.name, Client.id).limit(limit)))
+
+
+def get_client(db: Session, expert: Expert, client_id: int) -> Client:
+    """One of the expert's clients; NotFound for anyone else's."""
+    client = db.scalar(select(Client).where(Client.id == client_id, Client.expert_id == expert.id))
+    if client is None:
+        raise NotFound("No such client.")
+    return client
 
 
 def find_or_create_client(db: Session, expert: Expert, name: str, email: str, phone: str | None) -> Client:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from backend.errors import NotFound, Unauthorized, ValidationError
-from backend.models import ApiToken, Availability, Expert, Service
+from backend.models import ApiToken, Availability, Booking, Expert, Service
 from backend.schemas import SLUG_RE, is_timezone
 from backend.security import new_token, token_hash
 from backend.types import utcnow
@@ -157,6 +157,16 @@ def create_service(db: Session, expert: Expert, data: dict[str, Any], *, stripe_
         service.location = {"type": "in_person"}  # dated sessions happen somewhere; each may say where
     expert.services.append(service)  # keeps expert.services (and the next position) current in this session
     return service
+
+
+def remove_service(db: Session, service: Service) -> None:
+    """Remove a service from offer; one with bookings is archived so its bookings stay whole."""
+    has_bookings = db.scalar(select(func.count()).select_from(Booking).where(Booking.service_id == service.id))
+    if has_bookings:
+        archive_service(service)
+    else:
+        db.delete(service)
+    db.flush()
 
 
 def archive_service(service: Service) -> None:
