@@ -1,8 +1,9 @@
 """The application factory."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from flask import Flask, request
 from jinja2 import ChoiceLoader, FileSystemLoader

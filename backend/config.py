@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 
@@ -60,7 +61,7 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the settings; raise ConfigError naming the bad one."""
         env = os.environ if env is None else env
         instance_dir = Path(env.get("KAIROS_INSTANCE_DIR", str(INSTANCE_DIR)))

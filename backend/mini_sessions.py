@@ -7,7 +7,7 @@ not exist (a DST gap) is skipped.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -40,10 +40,10 @@ def cut_day(day: date, start: time, end: time, slot_minutes: int, gap_minutes: i
 
 
 def _instant(local: datetime, tz: ZoneInfo) -> datetime:
-    return local.replace(tzinfo=tz, fold=0).astimezone(timezone.utc)
+    return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
 
 
 def _exists(local: datetime, tz: ZoneInfo) -> bool:
     """False for a wall time inside a spring-forward gap (it does not survive the round trip)."""
-    back = local.replace(tzinfo=tz).astimezone(timezone.utc).astimezone(tz).replace(tzinfo=None)
+    back = local.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     return back == local

@@ -5,31 +5,23 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
+from backend.statuses import BookingStatus, LeadStatus, OutboxStatus, PaymentStatus, values
 from backend.types import UTCDateTime, utcnow
 
-# Kinds, statuses and options live here once; schemas and services import them.
+# Kinds and options live here once (statuses in backend/statuses.py); schemas and services import them.
 SERVICE_KINDS = ("personal", "group", "series", "mini")
-BOOKING_STATUSES = ("pending_payment", "pending", "confirmed", "cancelled")
+BOOKING_STATUSES = values(BookingStatus)
 #: Statuses whose time is taken (a pending_payment hold only until it expires).
-BLOCKING_STATUSES = ("pending_payment", "pending", "confirmed")
+BLOCKING_STATUSES = (BookingStatus.PENDING_PAYMENT, BookingStatus.PENDING, BookingStatus.CONFIRMED)
 PAYMENT_OPTIONS = ("online", "outside", "package")
 VISIBILITIES = ("public", "unlisted", "clients")
 PHONE_MODES = ("hidden", "optional", "required")
 LOCATION_TYPES = ("video", "phone", "in_person", "custom")
-LEAD_STATUSES = ("scheduling_in_progress", "booked", "closed")
+LEAD_STATUSES = values(LeadStatus)
 
 
 def public_id(prefix: str) -> str:
@@ -59,7 +51,7 @@ class Expert(db.Model):
     feed_nonce: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    services: Mapped[list["Service"]] = relationship(back_populates="expert", order_by="Service.position")
+    services: Mapped[list[Service]] = relationship(back_populates="expert", order_by="Service.position")
 
 
 class ApiToken(db.Model):
@@ -113,7 +105,7 @@ class Service(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     expert: Mapped[Expert] = relationship(back_populates="services")
-    service_sessions: Mapped[list["ServiceSession"]] = relationship(viewonly=True, order_by="ServiceSession.start")
+    service_sessions: Mapped[list[ServiceSession]] = relationship(viewonly=True, order_by="ServiceSession.start")
 
 
 class Availability(db.Model):
@@ -203,7 +195,7 @@ class Booking(db.Model):
     service: Mapped[Service] = relationship()
     client: Mapped[Client] = relationship()
     session: Mapped[ServiceSession | None] = relationship()
-    events: Mapped[list["BookingEvent"]] = relationship(back_populates="booking", order_by="BookingEvent.id")
+    events: Mapped[list[BookingEvent]] = relationship(back_populates="booking", order_by="BookingEvent.id")
 
 
 class BookingEvent(db.Model):
@@ -232,7 +224,7 @@ class Lead(db.Model):
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
     service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
-    status: Mapped[str] = mapped_column(String(32), default="scheduling_in_progress")
+    status: Mapped[str] = mapped_column(String(32), default=LeadStatus.SCHEDULING_IN_PROGRESS)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -266,7 +258,7 @@ class OutboxMessage(db.Model):
     topic: Mapped[str] = mapped_column(String(64))  # e.g. booking_confirmed
     expert_id: Mapped[int | None] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | parked
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     # Set for messages that must exist once (a reminder per booking and start, say).
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -302,7 +294,7 @@ class Payment(db.Model):
     amount: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     # requires_payment | processing | succeeded | failed | refunded | cancelled
-    status: Mapped[str] = mapped_column(String(20), default="requires_payment")
+    status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.REQUIRES_PAYMENT)
     refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
     provider_refund_id: Mapped[str | None] = mapped_column(String(100))
     last_error: Mapped[str | None] = mapped_column(Text)

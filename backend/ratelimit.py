@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable, Protocol
+from typing import Protocol
 
 from flask import current_app, request
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -48,7 +48,7 @@ __all__ = [
     "session_slots",
 ]
 
-UTC = timezone.utc
+UTC = UTC
 MIDNIGHT = time(0, 0)
 _ONE_DAY = timedelta(days=1)
 _ONE_SECOND = timedelta(seconds=1)

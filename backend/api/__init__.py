@@ -12,7 +12,6 @@ from backend.errors import http_error_response
 from backend.schemas import ErrorSchema
 
 
-
 class RowIdConverter(BaseConverter):
     """``<id:...>``: an integer row id within the column's range (32 bits on PostgreSQL). A larger
     number names no row: 404, not an overflow in the database driver (which was a 500)."""

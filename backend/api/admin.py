@@ -10,13 +10,30 @@ from flask_smorest import Blueprint
 from backend.api.auth import current_expert, login_required
 from backend.errors import ValidationError
 from backend.extensions import db
-from backend.models import Availability, Lead, Service, ServiceSession
 from backend.links import app_links
+from backend.models import Availability, Lead, Service, ServiceSession
 from backend.payments import checkout
 from backend.schemas import (
-    AvailabilitySchema, BookingEnvelope, BookingsPage, CancelInput, ExpertBookingCreate, LeadEnvelope,
-    MiniDayCreate, SessionsEnvelope, BookingsQuery, ClientsEnvelope, LeadsEnvelope, ProfileSchema,
-    ServiceEnvelope, ServiceSchema, ServicesEnvelope, SessionCreate, SessionEnvelope, PageCursor, PageQuery, patch_schema,
+    AvailabilitySchema,
+    BookingEnvelope,
+    BookingsPage,
+    BookingsQuery,
+    CancelInput,
+    ClientsEnvelope,
+    ExpertBookingCreate,
+    LeadEnvelope,
+    LeadsEnvelope,
+    MiniDayCreate,
+    PageCursor,
+    PageQuery,
+    ProfileSchema,
+    ServiceEnvelope,
+    ServiceSchema,
+    ServicesEnvelope,
+    SessionCreate,
+    SessionEnvelope,
+    SessionsEnvelope,
+    patch_schema,
 )
 from backend.services import bookings, clients, experts, leads, sessions, slots
 from backend.timeutil import iso_in, iso_utc
@@ -249,8 +266,7 @@ def get_booking(booking_id: str):
     expert = current_expert()
     booking = bookings.get_booking(db.session, expert, booking_id)
     view = views.booking_view(booking, tz=expert.timezone)
-    view["history"] = [{"type": e.type, "actor": e.actor, "message": e.message, "at": iso_utc(e.at)}
-                       for e in booking.events]
+    view["history"] = views.history_view(booking)
     return {"booking": view}
 
 

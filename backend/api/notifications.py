@@ -17,12 +17,17 @@ from backend.api.auth import current_expert, login_required
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.models import OutboxMessage, WebhookEndpoint
-from backend.notification_schemas import (
-    CalendarFeedOut, OutboxEnvelope, OutboxMessageEnvelope, OutboxQuery, WebhookCreate, WebhookEnvelope,
-    WebhooksEnvelope,
-)
 from backend.notifications import feed, ics, webhooks
 from backend.ratelimit import limit
+from backend.schemas.notifications import (
+    CalendarFeedOut,
+    OutboxEnvelope,
+    OutboxMessageEnvelope,
+    OutboxQuery,
+    WebhookCreate,
+    WebhookEnvelope,
+    WebhooksEnvelope,
+)
 from backend.timeutil import iso_utc
 from backend.types import utcnow
 

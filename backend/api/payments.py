@@ -16,13 +16,18 @@ from flask_smorest import Blueprint
 from backend.api.auth import current_expert, login_required
 from backend.extensions import db
 from backend.models import Client, ClientPackage
-from backend.payment_schemas import (
-    MarkPaidInput, PackageEnvelope, PackageGrantForEmailInput, PackageGrantInput, PackagesEnvelope,
-    PayConfirmInput, WebhookAck,
-)
 from backend.payments import online, outside, packages, stripe_gateway, webhooks
 from backend.ratelimit import limit
 from backend.schemas import BookingEnvelope
+from backend.schemas.payments import (
+    MarkPaidInput,
+    PackageEnvelope,
+    PackageGrantForEmailInput,
+    PackageGrantInput,
+    PackagesEnvelope,
+    PayConfirmInput,
+    WebhookAck,
+)
 from backend.services import bookings, clients
 from backend.types import utcnow
 from backend.views import bookings as views

@@ -11,7 +11,14 @@ from backend.extensions import db
 from backend.links import app_links
 from backend.payments import checkout
 from backend.ratelimit import limit
-from backend.schemas import BookingCreate, BookingEnvelope, PublicExpertSchema, PublicServiceSchema, SlotsQuery, SlotsSchema
+from backend.schemas import (
+    BookingCreate,
+    BookingEnvelope,
+    PublicExpertSchema,
+    PublicServiceSchema,
+    SlotsQuery,
+    SlotsSchema,
+)
 from backend.services import bookings, experts, idempotency, slots
 from backend.slot_engine import local_dates_window
 from backend.timeutil import iso_in

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import current_app, g, redirect, session, url_for
 from flask.typing import ResponseReturnValue

@@ -5,8 +5,8 @@ from datetime import datetime
 from typing import Any
 
 from backend.models import Booking
-from backend.views.payments import payment_view
 from backend.timeutil import zone
+from backend.views.payments import payment_view
 
 # 24-hour times, always padded (09:00), like the widget's default.
 PAYMENT_LABELS = {

@@ -20,7 +20,8 @@ import ipaddress
 import re
 import socket
 import ssl
-from typing import NamedTuple, Sequence, Union
+from collections.abc import Sequence
+from typing import NamedTuple, Union
 from urllib.parse import unquote
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]

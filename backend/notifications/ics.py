@@ -6,8 +6,9 @@ already have instead of adding a second one.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from icalendar import Calendar, Event, vCalAddress, vText
 
@@ -36,10 +37,10 @@ def _event(booking: Booking, start: datetime, end: datetime, *, index: int | Non
     event = Event()
     event.add("uid", uid(booking.id, index))
     event.add("sequence", sequence)
-    event.add("dtstamp", datetime.now(timezone.utc))
+    event.add("dtstamp", datetime.now(UTC))
     # Always UTC ("Z"): every calendar app agrees on it; the app shows it in the reader's zone.
-    event.add("dtstart", start.astimezone(timezone.utc))
-    event.add("dtend", end.astimezone(timezone.utc))
+    event.add("dtstart", start.astimezone(UTC))
+    event.add("dtend", end.astimezone(UTC))
     event.add("summary", summary)
     event.add("status", status)
     where = location_text(private_location(booking))

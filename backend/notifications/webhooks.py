@@ -23,7 +23,11 @@ from sqlalchemy.orm import Session
 from backend.errors import ValidationError
 from backend.models import WebhookEndpoint, public_id
 from backend.notifications.destinations import (
-    DestinationRefused, PinnedHTTPConnection, PinnedHTTPSConnection, host_refusal, vetted_addresses,
+    DestinationRefused,
+    PinnedHTTPConnection,
+    PinnedHTTPSConnection,
+    host_refusal,
+    vetted_addresses,
 )
 
 #: The event types of API.md, in the order the docs list them.

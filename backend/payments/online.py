@@ -32,7 +32,13 @@ from backend import notifications
 from backend.errors import NotAllowed, PaymentFailed, SlotUnavailable, ValidationError
 from backend.models import Booking, BookingEvent, Client, Payment, public_id
 from backend.payments import ledger, refunds
-from backend.payments.stripe_gateway import CardDeclined, MissingCustomer, ProviderUnavailable, gateway, stripe_js_config
+from backend.payments.stripe_gateway import (
+    CardDeclined,
+    MissingCustomer,
+    ProviderUnavailable,
+    gateway,
+    stripe_js_config,
+)
 from backend.services.leads import mark_lead_booked
 from backend.timeutil import iso_in, iso_utc
 from backend.transactions import end_unit
@@ -80,7 +86,7 @@ def start_card_setup(db: Session, booking: Booking) -> dict[str, Any]:
             break
         except MissingCustomer:
             if retry:
-                raise ProviderUnavailable()
+                raise ProviderUnavailable() from None
             _forget_customer(db, booking.client)  # deleted in Stripe, or another Stripe account
     if intent["status"] in ("succeeded", "canceled"):
         # The one this key names was used up (a card set up but declined when charged): a fresh one.

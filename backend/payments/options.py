@@ -16,18 +16,19 @@ from backend.errors import NotAllowed
 from backend.models import Booking, Service
 from backend.payments import packages, refunds
 from backend.payments.stripe_gateway import enabled
+from backend.statuses import BookingStatus
 
 
-def initial_status(service: Service, payment_option: str | None) -> str:
+def initial_status(service: Service, payment_option: str | None) -> BookingStatus:
     """The status a new widget booking starts in, by how it is paid."""
     if payment_option == "online":
         if not enabled():  # the keys were removed after the service was set up: never hold unpayable
             raise NotAllowed("online_unavailable", "Paying online is not available right now. "
                                                    "Please choose another way to pay or contact the expert.")
-        return "pending_payment"
+        return BookingStatus.PENDING_PAYMENT
     if payment_option == "outside":
-        return "pending" if service.outside_payment_status == "pending" else "confirmed"
-    return "confirmed"  # free, or a package credit (taken in ``on_created``)
+        return BookingStatus.PENDING if service.outside_payment_status == "pending" else BookingStatus.CONFIRMED
+    return BookingStatus.CONFIRMED  # free, or a package credit (taken in ``on_created``)
 
 
 def on_created(db: Session, booking: Booking, now: datetime) -> None:

@@ -1,6 +1,7 @@
 """Experts, their API tokens, services and availability."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -13,8 +14,6 @@ from backend.models import ApiToken, Availability, Booking, Expert, Service
 from backend.schemas import SLUG_RE, is_timezone
 from backend.security import new_token, token_hash
 from backend.types import utcnow
-
-import re
 
 
 def create_expert(db: Session, slug: str, *, email: str, name: str, timezone: str,

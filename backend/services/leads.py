@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import NotFound
 from backend.models import Booking, Client, Expert, Lead, Service
+from backend.statuses import LeadStatus
 
 
 def list_leads(db: Session, expert: Expert, *, limit: int | None = None,
@@ -31,7 +32,7 @@ def close_lead(db: Session, expert: Expert, lead_id: str) -> Lead:
     lead = db.scalar(select(Lead).where(Lead.id == lead_id, Lead.expert_id == expert.id))
     if lead is None:
         raise NotFound("No such lead.")
-    lead.status = "closed"
+    lead.status = LeadStatus.CLOSED
     db.flush()
     return lead
 
@@ -43,12 +44,12 @@ def touch_lead(db: Session, expert: Expert, client: Client, service: Service, *,
                                         Lead.service_id == service.id))
     if lead is None:
         lead = Lead(expert_id=expert.id, client_id=client.id, service_id=service.id,
-                    status="scheduling_in_progress")
+                    status=LeadStatus.SCHEDULING_IN_PROGRESS)
         db.add(lead)
     if booked:
-        lead.status = "booked"
-    elif lead.status == "closed":
-        lead.status = "scheduling_in_progress"
+        lead.status = LeadStatus.BOOKED
+    elif lead.status == LeadStatus.CLOSED:
+        lead.status = LeadStatus.SCHEDULING_IN_PROGRESS
     return lead
 
 
@@ -56,5 +57,5 @@ def mark_lead_booked(db: Session, booking: Booking) -> None:
     """A confirmed booking turns its lead ``booked`` (payments and manual confirmation both call this)."""
     lead = db.scalar(select(Lead).where(Lead.expert_id == booking.expert_id, Lead.client_id == booking.client_id,
                                         Lead.service_id == booking.service_id))
-    if lead is not None and lead.status != "booked":
-        lead.status = "booked"
+    if lead is not None and lead.status != LeadStatus.BOOKED:
+        lead.status = LeadStatus.BOOKED

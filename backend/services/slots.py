@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from backend import slot_engine as engine
 from backend.models import Availability, Booking, Service, ServiceSession
-from backend.types import UTCDateTime
 from backend.schemas import WEEKDAYS, parse_hhmm
+from backend.types import UTCDateTime
 
 #: Longest any booking can last (a service is at most a day); bounds the index range scan.
 MAX_BOOKING = timedelta(days=1)

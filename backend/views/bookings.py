@@ -70,6 +70,11 @@ def booking_view(booking: Booking, *, manage_url: str | None = None, tz: str | N
     return view
 
 
+def history_view(booking: Booking) -> list[dict[str, Any]]:
+    """The booking's changes, oldest first, and who made them (the expert's view)."""
+    return [{"type": e.type, "actor": e.actor, "message": e.message, "at": iso_utc(e.at)} for e in booking.events]
+
+
 def event_view(booking: Booking) -> dict[str, Any]:
     """What the host page may learn (API.md): no manage token, no private details."""
     return {key: value for key, value in booking_view(booking).items()

@@ -7,6 +7,8 @@ from sqlalchemy.orm import object_session
 
 from backend.models import Booking, ClientPackage
 from backend.payments import ledger
+from backend.statuses import BookingPaymentStatus as S
+from backend.statuses import BookingStatus
 from backend.timeutil import iso_in
 
 
@@ -19,7 +21,7 @@ def payment_view(booking: Booking) -> dict[str, Any] | None:
     view: dict[str, Any] = {"option": option, "amount": booking.price_amount, "currency": booking.price_currency}
     if option == "package":
         returned = db is not None and bool(ledger.events(db, booking.id, "credit_returned"))
-        view["status"] = "credit_returned" if returned else "credit_used"
+        view["status"] = S.CREDIT_RETURNED if returned else S.CREDIT_USED
         package = db.get(ClientPackage, booking.client_package_id) if db and booking.client_package_id else None
         if package is not None:
             view["package"] = {"name": package.name, "credits_left": package.credits_total - package.credits_used}
@@ -28,25 +30,25 @@ def payment_view(booking: Booking) -> dict[str, Any] | None:
     paid = [p for p in payments if p.status in ("succeeded", "refunded")]
     refunded = sum(p.refunded_amount or 0 for p in paid)
     if paid:
-        view["status"] = "paid" if any(p.status == "succeeded" for p in paid) else "refunded"
+        view["status"] = S.PAID if any(p.status == "succeeded" for p in paid) else S.REFUNDED
         if refunded:
             view["refunded_amount"] = refunded
     elif option == "outside":
-        view["status"] = "pay_outside"
-    elif booking.status == "pending_payment":
+        view["status"] = S.PAY_OUTSIDE
+    elif booking.status == BookingStatus.PENDING_PAYMENT:
         latest = payments[-1] if payments else None
-        view["status"] = "processing" if latest is not None and latest.status == "processing" else "requires_payment"
+        view["status"] = S.PROCESSING if latest is not None and latest.status == "processing" else S.REQUIRES_PAYMENT
         if latest is not None and latest.status == "failed" and latest.last_error:
             view["last_error"] = latest.last_error
-    elif booking.status == "confirmed":
-        view["status"] = "waived"  # the expert confirmed it by hand
-    elif booking.status == "cancelled":
-        view["status"] = "cancelled"
+    elif booking.status == BookingStatus.CONFIRMED:
+        view["status"] = S.WAIVED  # the expert confirmed it by hand
+    elif booking.status == BookingStatus.CANCELLED:
+        view["status"] = S.CANCELLED
     else:
-        view["status"] = "requires_payment"
+        view["status"] = S.REQUIRES_PAYMENT
     if option == "outside":
         view["instructions"] = booking.service.outside_payment_instructions
-    if booking.status == "pending_payment" and booking.hold_expires_at:
+    if booking.status == BookingStatus.PENDING_PAYMENT and booking.hold_expires_at:
         view["hold_expires_at"] = iso_in(booking.hold_expires_at, booking.timezone)
     return view
 

@@ -5,10 +5,10 @@ Revises:
 Create Date: 2026-11-21 17:20:50.641465
 
 """
-from alembic import op
 import sqlalchemy as sa
-import backend.types
+from alembic import op
 
+import backend.types
 
 # revision identifiers, used by Alembic.
 revision = '0001'

@@ -5,10 +5,10 @@ Revises: 0001
 Create Date: 2026-11-21 17:30:11.898182
 
 """
-from alembic import op
 import sqlalchemy as sa
-import backend.types
+from alembic import op
 
+import backend.types
 
 # revision identifiers, used by Alembic.
 revision = '0002'

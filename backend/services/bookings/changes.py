@@ -15,6 +15,7 @@ from backend.services.bookings.policy import REASON_TEXT, permissions, refuse
 from backend.services.bookings.requests import resolve_session
 from backend.services.leads import mark_lead_booked
 from backend.services.locking import lock_expert
+from backend.statuses import BookingStatus
 from backend.timeutil import iso_utc
 
 
@@ -35,9 +36,9 @@ def cancel_booking(db: Session, booking: Booking, *, actor: str, reason: str, no
         allowed = permissions(booking, now)
         if not allowed.can_cancel:
             raise refuse(allowed.reason)
-    elif booking.status == "cancelled":
+    elif booking.status == BookingStatus.CANCELLED:
         raise NotAllowed("cancelled", REASON_TEXT["cancelled"])
-    booking.status = "cancelled"
+    booking.status = BookingStatus.CANCELLED
     booking.cancel_reason = reason or None
     booking.hold_expires_at = None
     booking.ics_sequence += 1
@@ -56,7 +57,7 @@ def reschedule_booking(db: Session, booking: Booking, *, start: datetime | None,
         allowed = permissions(booking, now)
         if not allowed.can_reschedule:
             raise refuse(allowed.reason)
-    elif booking.status == "cancelled":
+    elif booking.status == BookingStatus.CANCELLED:
         raise NotAllowed("cancelled", REASON_TEXT["cancelled"])
     service = booking.service
     old_start = booking.start
@@ -84,7 +85,7 @@ def reschedule_booking(db: Session, booking: Booking, *, start: datetime | None,
 def share_booking(db: Session, booking: Booking, links: Links) -> str:
     """Send the pending session's link to the client again, with a fresh link (older ones stop working)."""
     booking = lock_and_reload(db, booking)
-    if booking.status != "pending":
+    if booking.status != BookingStatus.PENDING:
         raise NotAllowed("not_pending", "Only a pending session can be shared.")
     url = links.issue(booking)
     db.add(BookingEvent(booking_id=booking.id, type="shared", actor="expert", data={}))
@@ -96,9 +97,9 @@ def share_booking(db: Session, booking: Booking, links: Links) -> str:
 def confirm_booking(db: Session, booking: Booking, *, actor: str) -> Booking:
     """The expert confirms a pending booking by hand, which waives its payment."""
     booking = lock_and_reload(db, booking)
-    if booking.status not in ("pending", "pending_payment"):
+    if booking.status not in (BookingStatus.PENDING, BookingStatus.PENDING_PAYMENT):
         raise NotAllowed("not_pending", "Only a pending booking can be confirmed.")
-    booking.status = "confirmed"
+    booking.status = BookingStatus.CONFIRMED
     booking.hold_expires_at = None
     db.add(BookingEvent(booking_id=booking.id, type="confirmed", actor=actor, data={"payment": "waived"}))
     mark_lead_booked(db, booking)

@@ -21,6 +21,7 @@ from backend.services.bookings.requests import BookingRequest, resolve_session, 
 from backend.services.clients import find_or_create_client
 from backend.services.leads import touch_lead
 from backend.services.locking import lock_expert
+from backend.statuses import BookingStatus
 from backend.timeutil import iso_utc
 from backend.views.bookings import booking_view
 
@@ -64,7 +65,7 @@ def create_booking(db: Session, expert: Expert, service: Service, req: BookingRe
         session_id=session.id if session else None, start=start, end=end,
         buffer_before_minutes=service.buffer_before_minutes, buffer_after_minutes=service.buffer_after_minutes,
         timezone=req.timezone, status=status,
-        hold_expires_at=now + timedelta(minutes=service.hold_minutes) if status == "pending_payment" else None,
+        hold_expires_at=now + timedelta(minutes=service.hold_minutes) if status == BookingStatus.PENDING_PAYMENT else None,
         message=req.message, answers=req.answers, price_amount=service.price_amount,
         price_currency=service.price_currency, payment_option=req.payment_option, source="widget",
     )
@@ -74,7 +75,7 @@ def create_booking(db: Session, expert: Expert, service: Service, req: BookingRe
     db.add(BookingEvent(booking_id=booking.id, type="created", actor="client", message=req.message or None,
                         data={"status": status, "start": iso_utc(start)}))
     options.on_created(db, booking, now)  # a package credit, under the same lock
-    touch_lead(db, expert, client, service, booked=status == "confirmed")
+    touch_lead(db, expert, client, service, booked=status == BookingStatus.CONFIRMED)
     notifications.booking_event(db, booking, "created", actor="client", message=req.message or None)
     body = {"booking": booking_view(booking, manage_url=manage_url)}
     idempotency.remember(db, key, 201, body)

@@ -14,6 +14,7 @@ from backend.models import Booking, BookingEvent, Expert, Service, public_id
 from backend.services import experts, slots
 from backend.services.clients import find_or_create_client
 from backend.services.locking import lock_expert
+from backend.statuses import BookingStatus
 
 ONE_OFF_SLUG = "one-off"
 
@@ -61,12 +62,12 @@ def create_expert_booking(db: Session, expert: Expert, service: Service | None, 
     booking = Booking(id=public_id("bk"), expert_id=expert.id, service_id=service.id, client_id=client.id,
                       start=start, end=end, buffer_before_minutes=service.buffer_before_minutes,
                       buffer_after_minutes=service.buffer_after_minutes, timezone=timezone or expert.timezone,
-                      status="pending", message="", answers={}, price_amount=service.price_amount,
+                      status=BookingStatus.PENDING, message="", answers={}, price_amount=service.price_amount,
                       price_currency=service.price_currency, payment_option=None, source="expert")
     share_url = links.issue(booking)
     db.add(booking)
     db.flush()
-    db.add(BookingEvent(booking_id=booking.id, type="created", actor="expert", data={"status": "pending"}))
+    db.add(BookingEvent(booking_id=booking.id, type="created", actor="expert", data={"status": BookingStatus.PENDING}))
     notifications.booking_event(db, booking, "created", actor="expert")
     notifications.booking_event(db, booking, "shared", actor="expert")
     db.flush()

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from backend.errors import NotAllowed
 from backend.models import Booking
+from backend.statuses import BookingStatus
 
 REASON_TEXT = {
     "cancelled": "This booking was cancelled.",
@@ -35,7 +36,7 @@ def permissions(booking: Booking, now: datetime) -> Permissions:
     policy = {"client_can_cancel": True, "client_can_reschedule": True, "cutoff_hours": 24,
               **(booking.service.policy or {})}
     kind = booking.service.kind
-    if booking.status == "cancelled":
+    if booking.status == BookingStatus.CANCELLED:
         return Permissions(False, False, "cancelled")
     if booking.start <= now:
         return Permissions(False, False, "past")
@@ -46,14 +47,14 @@ def permissions(booking: Booking, now: datetime) -> Permissions:
     within_cutoff = now > booking.start - timedelta(hours=policy["cutoff_hours"])
     can_cancel = policy["client_can_cancel"] and not within_cutoff
     can_reschedule = (policy["client_can_reschedule"] and not within_cutoff
-                      and booking.status == "confirmed")
+                      and booking.status == BookingStatus.CONFIRMED)
     reason = None
     if not (can_cancel and can_reschedule):
         if within_cutoff:
             reason = "past_cutoff"
         elif not policy["client_can_cancel"] or not policy["client_can_reschedule"]:
             reason = "policy"
-        elif booking.status != "confirmed":
+        elif booking.status != BookingStatus.CONFIRMED:
             reason = "not_confirmed"
     return Permissions(can_cancel, can_reschedule, reason)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from backend.schemas import SLUG_RE, Instant
+from backend.schemas.common import SLUG_RE, Instant
 
 
 class PayConfirmInput(Schema):
@@ -37,6 +37,12 @@ class PackageGrantForEmailInput(PackageGrantInput):
     client = fields.Nested(PackageClientInput, required=True)
 
 
+class PackageClientOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+
+
 class PackageOut(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -46,7 +52,7 @@ class PackageOut(Schema):
     credits_left = fields.Integer()
     expires_at = fields.String(allow_none=True)
     created_at = fields.String()
-    client = fields.Dict()
+    client = fields.Nested(PackageClientOut)
 
 
 class PackageEnvelope(Schema):

@@ -1,0 +1,144 @@
+"""A booking: what a client sends to book or change it, and the one shape it comes back in."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from backend.models import PAYMENT_OPTIONS
+from backend.schemas.common import ClientInput, ClientRef, Instant, LocationSchema, PageQuery, SeriesDate, TimeZone
+from backend.statuses import BookingPaymentStatus, BookingStatus, values
+
+
+class BookingCreate(Schema):
+    start = Instant()
+    session = fields.String(validate=validate.Length(max=40))
+    timezone = TimeZone(required=True)
+    client = fields.Nested(ClientInput, required=True)
+    message = fields.String(load_default="", validate=validate.Length(max=5000))
+    answers = fields.Dict(keys=fields.String(), load_default=dict)
+    payment_option = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(PAYMENT_OPTIONS))
+
+    @validates_schema
+    def _when(self, data: dict, **kwargs) -> None:
+        if "start" not in data and "session" not in data:
+            raise ValidationError("Choose a time.", "start")
+
+
+class BookingServiceRef(Schema):
+    slug = fields.String()
+    name = fields.String()
+    kind = fields.String()
+
+
+class ExpertRef(Schema):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class PackageRef(Schema):
+    name = fields.String(required=True)
+    credits_left = fields.Integer(required=True)
+
+
+class PaymentOut(Schema):
+    """``booking.payment`` (API.md); the Stripe.js fields only while a card payment is under way."""
+
+    option = fields.String(required=True, validate=validate.OneOf(PAYMENT_OPTIONS))
+    status = fields.String(required=True, validate=validate.OneOf(values(BookingPaymentStatus)))
+    amount = fields.Integer(allow_none=True)
+    currency = fields.String(allow_none=True)
+    refunded_amount = fields.Integer()
+    last_error = fields.String()
+    instructions = fields.String(allow_none=True)
+    hold_expires_at = fields.String()
+    package = fields.Nested(PackageRef)
+    pay_url = fields.String()
+    next_action = fields.String(validate=validate.OneOf(("confirm_card_setup", "confirm_card_payment")))
+    client_secret = fields.String(allow_none=True)
+    setup_intent = fields.String()
+    payment_intent = fields.String()
+    publishable_key = fields.String()
+    js_url = fields.String()
+
+
+class HistoryItem(Schema):
+    """One change in a booking's life (created, paid, rescheduled, cancelled…) and who made it."""
+
+    type = fields.String(required=True)
+    actor = fields.String(required=True)
+    message = fields.String(allow_none=True)
+    at = fields.String(required=True)
+
+
+class BookingOut(Schema):
+    id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(values(BookingStatus)))
+    start = fields.String(required=True, metadata={"description": "ISO 8601 in the booking's timezone"})
+    end = fields.String(required=True)
+    timezone = fields.String(required=True)
+    service = fields.Nested(BookingServiceRef, required=True)
+    expert = fields.Nested(ExpertRef)
+    client = fields.Nested(ClientRef, required=True)
+    location = fields.Nested(LocationSchema, allow_none=True)
+    session = fields.String(allow_none=True)
+    manage_url = fields.String()
+    payment = fields.Nested(PaymentOut, allow_none=True)
+    message = fields.String()
+    answers = fields.Dict(keys=fields.String(), values=fields.Raw(),
+                          metadata={"description": "Question id -> the client's answer (text or true/false)"})
+    confirmation_note = fields.String(allow_none=True)
+    share_url = fields.String()
+    created_at = fields.String()
+    sessions = fields.List(fields.Nested(SeriesDate), metadata={"description": "Every date of a series booking"})
+    history = fields.List(fields.Nested(HistoryItem),
+                          metadata={"description": "The booking's changes, oldest first (GET /admin/bookings/{id})"})
+
+
+class BookingEnvelope(Schema):
+    booking = fields.Nested(BookingOut)
+
+
+class BookingsPage(Schema):
+    bookings = fields.List(fields.Nested(BookingOut))
+    next_cursor = fields.String(allow_none=True, metadata={
+        "description": "Pass as ?cursor= for the next page; null on the last page"})
+
+
+class BookingsQuery(PageQuery):
+    status = fields.String(validate=validate.OneOf(values(BookingStatus)))
+    start = Instant()
+    end = Instant()
+
+
+class CancelInput(Schema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class RescheduleInput(Schema):
+    start = Instant()
+    session = fields.String(validate=validate.Length(max=40))
+    timezone = TimeZone(required=True)
+
+    @validates_schema
+    def _when(self, data: dict, **kwargs) -> None:
+        if "start" not in data and "session" not in data:
+            raise ValidationError("Choose a new time.", "start")
+
+
+class ManageOut(Schema):
+    booking = fields.Nested(BookingOut)
+    can_cancel = fields.Boolean()
+    can_reschedule = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    reason_text = fields.String()
+
+
+class ExpertBookingCreate(Schema):
+    """A session the expert sets up for a client (API.md): it stays pending until the client completes it."""
+
+    service = fields.String(allow_none=True, load_default=None)
+    start = Instant(required=True)
+    duration_minutes = fields.Integer(strict=True, validate=validate.Range(min=5, max=24 * 60))
+    custom_time = fields.Boolean(load_default=False)
+    name = fields.String(validate=validate.Length(max=200))
+    timezone = TimeZone()
+    client = fields.Nested(ClientInput, required=True)
