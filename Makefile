@@ -7,7 +7,7 @@ PORT   ?= 5000
 # Tests run in parallel; each test file keeps its own live server and browser.
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test test-fast chromium bench clean
+.PHONY: install run lint test test-fast chromium bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,11 +35,16 @@ chromium:
 	 else echo "No Chromium found: install it (apt-get install chromium) or run '$(BIN)/playwright install chromium'," \
 	   "or set KAIROS_BROWSER to a Chromium binary." >&2; exit 1; fi
 
-test: install chromium
+# Lint, import order and types on backend/ (config in pyproject.toml); `make test` runs them first.
+lint: install
+	$(BIN)/ruff check backend
+	$(BIN)/mypy
+
+test: install chromium lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile \
 	  --screenshot only-on-failure --tracing retain-on-failure --output test-results $(PYTEST_ARGS)
 
-test-fast: install
+test-fast: install lint
 	$(BIN)/python -m pytest tests -n $(PYTEST_WORKERS) --dist loadfile -m "not slow" $(PYTEST_ARGS)
 
 bench: install
