@@ -71,3 +71,27 @@ def test_a_bad_trusted_proxies_value_stops_the_start(tmp_path):
     from backend.config import ConfigError, Settings
     with pytest.raises(ConfigError, match="KAIROS_TRUSTED_PROXIES"):
         Settings.from_env(base_env(tmp_path, "sqlite://", KAIROS_TRUSTED_PROXIES="yes"))
+
+
+def test_a_refused_request_says_when_to_come_back(app, client, expert):
+    app.config["KAIROS_RATE_LIMITS"] = {"manage": 1}
+    token = f"mt_{uuid.uuid4().hex}"
+    assert client.get(f"/api/v1/manage/{token}").status_code == 404
+    refused = client.get(f"/api/v1/manage/{token}")
+    assert refused.status_code == 429
+    assert refused.get_json()["error"]["code"] == "rate_limited"  # the one error envelope
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+
+
+def test_with_redis_down_the_limits_still_hold_in_memory(tmp_path, sqlite_template):
+    """Nothing listens on the Redis port: the limiter falls back to counting in the process."""
+    import shutil
+
+    from backend import create_app
+    db_path = tmp_path / "k.db"
+    shutil.copyfile(sqlite_template, db_path)
+    app = create_app(base_env(tmp_path, f"sqlite:///{db_path}", KAIROS_REDIS_URL="redis://127.0.0.1:9/0"))
+    app.config["KAIROS_RATE_LIMITS"] = {"manage": 2}
+    client = app.test_client()
+    codes = [client.get(f"/api/v1/manage/mt_{uuid.uuid4().hex}").status_code for _ in range(4)]
+    assert codes == [404, 404, 429, 429]

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_limiter.errors import RateLimitExceeded
 from marshmallow import ValidationError as SchemaError
 
 from backend import outbox
@@ -66,10 +67,11 @@ def _page_headers(response: Response) -> Response:
     return response
 
 
-@bp.errorhandler(RateLimited)
-def _too_many(error: RateLimited) -> ResponseReturnValue:
-    """Too many sign-in attempts: the form again with the wait message (a page, not the API's JSON)."""
-    return _login_page(request.form.get("email", "")[:MAX_EMAIL], error.message, 429)
+@bp.errorhandler(RateLimitExceeded)
+def _too_many(error: RateLimitExceeded) -> ResponseReturnValue:
+    """Too many sign-in attempts: the form again with the wait message (a page, not the API's JSON);
+    Flask-Limiter adds Retry-After."""
+    return _login_page(request.form.get("email", "")[:MAX_EMAIL], RateLimited.message, 429)
 
 
 def _login_page(email: str = "", error: str | None = None, status: int = 200) -> ResponseReturnValue:
