@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from e2e.conftest import api, first_day_with_slots, host_page, open_day
+from e2e.conftest import api, first_day_with_slots, host_page, open_day, shot
 
 TIME = re.compile(r"^\d{1,2}:\d{2}")
 PARIS = ZoneInfo("Europe/Paris")
@@ -173,3 +173,22 @@ def test_a_booking_inside_the_cutoff_says_why_it_cannot_be_changed(page: Page, s
     expect(page.get_by_text("It is too close to the start to change this booking online. Please contact Lena Minute.")).to_be_visible()
     expect(page.get_by_role("button", name="Reschedule")).to_have_count(0)
     expect(page.get_by_role("button", name="Cancel booking")).to_have_count(0)
+
+
+def test_the_manage_page_adds_the_booking_to_a_calendar_with_the_servers_file(page: Page, server, host):
+    frame, booking = book_on(page, server, host, changeable_day(server), "Cal Lee", "cal.manage@example.com")
+    page.goto(manage_url_of(frame, server))
+    expect(page.get_by_role("heading", name="Your booking")).to_be_visible()
+    link = page.get_by_role("link", name="Apple / Outlook (.ics)")
+    expect(link).to_be_visible()
+    href = link.get_attribute("href")
+    assert href.startswith(f"{server.url}/api/v1/manage/") and href.endswith("/booking.ics"), href
+    file = page.request.get(href)
+    assert file.ok and file.headers["content-type"].startswith("text/calendar")
+    assert f"UID:{booking['id']}@kairos" in file.text()
+    expect(page.get_by_role("link", name="Google Calendar")).to_have_attribute(
+        "href", re.compile(r"^https://calendar\.google\.com/"))
+    shot(page, "manage-add-to-calendar-1280")
+    page.set_viewport_size({"width": 375, "height": 800})
+    expect(link).to_be_visible()
+    shot(page, "manage-add-to-calendar-375")

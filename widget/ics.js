@@ -1,47 +1,22 @@
-// "Add to calendar": an .ics file built here from the booking (a data: URL, nothing stored) and a
-// Google Calendar link. The manage link goes into the .ics only: it is a secret and must not be
-// sent to a third party in a URL.
+// "Add to calendar": a link to the server's .ics of the booking (GET /api/v1/manage/{token}/booking.ics,
+// built by the same code as the emails' invitations, so the UID and SEQUENCE match) and a Google
+// Calendar link. The manage link is a secret: it goes into the server's file only, never into a URL
+// sent to a third party.
 
 import { h, icon } from './dom.js';
 
 const utc = (iso) => new Date(iso).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-const esc = (s) => String(s).replace(/\\/g, '\\\\').replace(/;/g, '\\;').replace(/,/g, '\\,').replace(/\r?\n/g, '\\n');
-
-function fold(line) {
-  // RFC 5545: lines longer than 75 octets are folded; counting characters keeps it simple and safe.
-  const out = [];
-  let rest = line;
-  while (rest.length > 73) {
-    out.push(rest.slice(0, 73));
-    rest = ` ${rest.slice(73)}`;
-  }
-  out.push(rest);
-  return out.join('\r\n');
-}
 
 function place(loc) {
   if (!loc) return '';
   return loc.url || [loc.name, loc.address].filter(Boolean).join(', ') || loc.phone || loc.details || '';
 }
 
-export function ics(b, expert) {
-  const title = `${b.service ? b.service.name : 'Booking'}${expert && expert.name ? ` – ${expert.name}` : ''}`;
-  const details = [b.location && b.location.url, b.location && b.location.phone, b.manage_url && `Manage: ${b.manage_url}`].filter(Boolean).join('\n');
-  const lines = [
-    'BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Kairos//Booking//EN', 'CALSCALE:GREGORIAN', 'METHOD:PUBLISH',
-    'BEGIN:VEVENT',
-    `UID:${b.id}@kairos`,
-    `DTSTAMP:${utc(new Date().toISOString())}`,
-    `DTSTART:${utc(b.start)}`,
-    `DTEND:${utc(b.end)}`,
-    `SUMMARY:${esc(title)}`,
-    details ? `DESCRIPTION:${esc(details)}` : null,
-    place(b.location) ? `LOCATION:${esc(place(b.location))}` : null,
-    b.location && b.location.url ? `URL:${b.location.url}` : null,
-    'STATUS:CONFIRMED',
-    'END:VEVENT', 'END:VCALENDAR',
-  ].filter(Boolean);
-  return `${lines.map(fold).join('\r\n')}\r\n`;
+// The .ics address of a booking, from its manage link (http://HOST/manage/TOKEN).
+export function icsUrl(b) {
+  const at = b.manage_url ? b.manage_url.lastIndexOf('/manage/') : -1;
+  if (at < 0) return null;
+  return `${b.manage_url.slice(0, at)}/api/v1/manage/${b.manage_url.slice(at + 8)}/booking.ics`;
 }
 
 export function googleUrl(b, expert) {
@@ -56,9 +31,9 @@ export function googleUrl(b, expert) {
 }
 
 export function calendarLinks(b, expert, t) {
-  const href = `data:text/calendar;charset=utf-8,${encodeURIComponent(ics(b, expert))}`;
+  const file = icsUrl(b);
   return [
-    h('a', { class: 'btn ghost', href, download: `${(b.service && b.service.slug) || 'booking'}.ics` }, icon('calendar'), t('ics')),
+    file ? h('a', { class: 'btn ghost', href: file, download: `${(b.service && b.service.slug) || 'booking'}.ics` }, icon('calendar'), t('ics')) : null,
     h('a', { class: 'btn ghost', href: googleUrl(b, expert), target: '_blank', rel: 'noopener noreferrer' }, icon('calendar'), t('google')),
-  ];
+  ].filter(Boolean);
 }

@@ -7,6 +7,7 @@ import { get, post as apiPost, paths, setBase, uuid } from './api.js';
 import { t, fmt, setLanguage, defaultHour12, detectTimeZone } from './i18n.js';
 import { params, post as send, on, watchSize, embedded, publicBooking } from './messenger.js';
 import { applyTheme } from './theme.js';
+import { calendarLinks } from './ics.js';
 import { summary, announce, focusHeading, errorText } from './ui.js';
 
 const cfg = JSON.parse($('#kairos-config').textContent);
@@ -91,6 +92,7 @@ function mainView() {
       b.status === 'cancelled' ? h('a', { class: 'btn primary', href: bookAgainUrl(b) }, t('book_more')) : null,
       canMove ? h('button', { type: 'button', class: 'btn primary', onclick: startReschedule }, icon('calendar'), t('resched')) : null,
       canCancel ? h('button', { type: 'button', class: 'btn ghost', onclick: () => { S.error = null; go('cancel'); } }, t('cancel')) : null),
+    b.status === 'confirmed' ? h('div', { class: 'actions' }, ...calendarLinks(b, S.expert, t)) : null,
   ];
 }
 

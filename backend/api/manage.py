@@ -1,10 +1,11 @@
 """The manage link: a client views, cancels or reschedules one booking with its token."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from backend.extensions import db
+from backend.notifications import ics
 from backend.payments import checkout
 from backend.ratelimit import limit
 from backend.schemas import BookingEnvelope, CancelInput, ManageOut, RescheduleInput
@@ -26,6 +27,20 @@ def get_manage(token: str):
     """The booking and what its client may do now (``reason`` says why not)."""
     booking = bookings.find_by_token(db.session, token)
     return views.manage_view(booking, bookings.permissions(booking, utcnow()), _url(token))
+
+
+@blp.route("/<token>/booking.ics")
+@limit("manage", per_minute=60)
+@blp.response(200, content_type="text/calendar", description="The booking as an iCalendar file (RFC 5545)")
+def booking_ics(token: str) -> Response:
+    """The booking as an .ics file for the client's calendar app, built as the emails' invitations are."""
+    booking = bookings.find_by_token(db.session, token)
+    body = ics.booking_file(booking, manage_url=_url(token))
+    return Response(body, mimetype="text/calendar", headers={
+        "Content-Disposition": f'attachment; filename="{booking.service.slug}.ics"',
+        "Cache-Control": "private, no-store",  # the file carries the manage link
+        "X-Robots-Tag": "noindex",
+    })
 
 
 @blp.route("/<token>/cancel", methods=["POST"])

@@ -82,6 +82,15 @@ def invitation(booking: Booking, *, method: str, start: datetime, end: datetime,
     return cal.to_ical()
 
 
+def booking_file(booking: Booking, *, manage_url: str | None = None) -> bytes:
+    """The booking as a file to add to a calendar (the manage page's "Add to calendar"): the same
+    events, UID and SEQUENCE as the invitation emails carry, so an app that has one updates it."""
+    description = "\n".join(x for x in (booking.service.confirmation_note, manage_url and f"Manage: {manage_url}") if x)
+    method = "CANCEL" if booking.status == "cancelled" else "PUBLISH"
+    return invitation(booking, method=method, start=booking.start, end=booking.end, sequence=booking.ics_sequence,
+                      description=description)
+
+
 def feed(name: str, bookings: Iterable[Booking]) -> bytes:
     """The expert's subscription feed: their confirmed bookings, one event each (no METHOD: it is published)."""
     cal = Calendar()
