@@ -9,15 +9,12 @@ re-sent emails) are signed with whichever key, current or previous, made the sto
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
 from flask import current_app
 
-from backend.security import token_hash
+from backend.security import b64_mac, signing_keys, token_hash
 
 
 @dataclass(frozen=True)
@@ -27,14 +24,12 @@ class Links:
     previous: tuple[str, ...] = ()
 
     def manage_token(self, booking_id: str, nonce: str, secret: str | None = None) -> str:
-        key = (secret or self.secret).encode()
-        mac = hmac.new(key, f"manage:{booking_id}:{nonce}".encode(), hashlib.sha256).digest()
-        return "mt_" + base64.urlsafe_b64encode(mac).decode().rstrip("=")
+        return "mt_" + b64_mac(secret or self.secret, f"manage:{booking_id}:{nonce}")
 
     def manage_url(self, booking) -> str:
         """The manage link of ``booking`` (a Booking row): the one its client already holds, even when
         it was signed with a key retired since."""
-        for secret in (self.secret, *self.previous):
+        for secret in signing_keys(self.secret, self.previous):
             token = self.manage_token(booking.id, booking.manage_nonce, secret)
             if token_hash(token) == booking.manage_token_hash:
                 return f"{self.base_url}/manage/{token}"

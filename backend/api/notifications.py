@@ -28,6 +28,7 @@ from backend.schemas.notifications import (
     WebhookEnvelope,
     WebhooksEnvelope,
 )
+from backend.security import signing_keys
 from backend.timeutil import iso_utc
 from backend.types import utcnow
 
@@ -149,7 +150,7 @@ def rotate_calendar_feed():
 def calendar_feed(token: str) -> Response:
     """The expert's confirmed bookings as iCalendar, for the secret token only."""
     settings = _settings()
-    expert = feed.expert_for_token(db.session, (settings.secret_key, *settings.previous_secret_keys), token)
+    expert = feed.expert_for_token(db.session, signing_keys(settings.secret_key, settings.previous_secret_keys), token)
     if expert is None:
         raise NotFound("This feed address is not valid.")
     body = ics.feed(expert.name, feed.feed_bookings(db.session, expert, utcnow()))

@@ -6,7 +6,6 @@ and a random CSRF token that each POST form must send back.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from backend.extensions import db
 from backend.models import Expert
+from backend.security import hmac_sha256, key_that_made, signing_keys
 
 EXPERT_KEY = "expert_id"
 FINGERPRINT_KEY = "auth"
@@ -26,9 +26,7 @@ CSRF_FIELD = "csrf_token"
 
 def _fingerprint(expert: Expert, key: str | None = None) -> str:
     """A keyed digest of the password hash: the cookie never carries the hash itself."""
-    secret = (key or current_app.config["SECRET_KEY"]).encode()
-    message = f"{expert.id}:{expert.password_hash or ''}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return hmac_sha256(key or current_app.config["SECRET_KEY"], f"{expert.id}:{expert.password_hash or ''}").hex()
 
 
 def sign_in(expert: Expert) -> None:
@@ -55,8 +53,8 @@ def signed_in_expert() -> Expert | None:
         return None
     given = str(session.get(FINGERPRINT_KEY, ""))
     # Keys retired by a rotation still count, like the cookie's own signature (SECRET_KEY_FALLBACKS).
-    keys = [current_app.config["SECRET_KEY"], *current_app.config.get("SECRET_KEY_FALLBACKS", [])]
-    if not any(hmac.compare_digest(given, _fingerprint(expert, key)) for key in keys):
+    keys = signing_keys(current_app.config["SECRET_KEY"], current_app.config.get("SECRET_KEY_FALLBACKS", []))
+    if key_that_made(keys, given, lambda key: _fingerprint(expert, key)) is None:
         return None
     return expert
 

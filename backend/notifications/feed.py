@@ -5,9 +5,6 @@ the expert), so nothing secret is stored and rotating the nonce revokes the old 
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -16,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.models import Booking, Expert
+from backend.security import b64_mac, key_that_made
 
 #: How far back the feed goes: calendar apps keep what they already have.
 FEED_HISTORY = timedelta(days=90)
@@ -23,8 +21,7 @@ FEED_LIMIT = 5000
 
 
 def _mac(secret: str, expert_id: int, nonce: str) -> str:
-    digest = hmac.new(secret.encode(), f"feed:{expert_id}:{nonce}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return b64_mac(secret, f"feed:{expert_id}:{nonce}")
 
 
 def feed_url(base_url: str, secret: str, expert: Expert, *, rotate: bool = False) -> str:
@@ -43,8 +40,8 @@ def expert_for_token(db: Session, keys: Sequence[str], token: str) -> Expert | N
     expert = db.get(Expert, int(expert_id))
     if expert is None or not expert.feed_nonce:
         return None
-    matches = [hmac.compare_digest(mac, _mac(key, expert.id, expert.feed_nonce)) for key in keys]
-    return expert if any(matches) else None
+    nonce = expert.feed_nonce
+    return expert if key_that_made(keys, mac, lambda key: _mac(key, expert.id, nonce)) else None
 
 
 def feed_bookings(db: Session, expert: Expert, now: datetime) -> list[Booking]:
