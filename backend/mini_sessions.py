@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from backend.wallclock import wall_instant
+
 
 def cut_day(day: date, start: time, end: time, slot_minutes: int, gap_minutes: int,
             tz_name: str) -> list[tuple[datetime, datetime]]:
@@ -29,8 +31,8 @@ def cut_day(day: date, start: time, end: time, slot_minutes: int, gap_minutes: i
     length = timedelta(minutes=slot_minutes)
     slots: list[tuple[datetime, datetime]] = []
     while local < day_end_local:
-        instant = _instant(local, tz)
-        if _exists(local, tz):
+        instant = wall_instant(local, tz)
+        if instant is not None:  # a time skipped by a DST change is not a slot
             slot_end = instant + length
             if slot_end > end_instant:
                 break
@@ -40,10 +42,5 @@ def cut_day(day: date, start: time, end: time, slot_minutes: int, gap_minutes: i
 
 
 def _instant(local: datetime, tz: ZoneInfo) -> datetime:
+    """The end of the day as an instant; inside a gap, the instant zoneinfo reads it as (fold=0)."""
     return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
-
-
-def _exists(local: datetime, tz: ZoneInfo) -> bool:
-    """False for a wall time inside a spring-forward gap (it does not survive the round trip)."""
-    back = local.replace(tzinfo=tz).astimezone(UTC).astimezone(tz).replace(tzinfo=None)
-    return back == local

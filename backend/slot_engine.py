@@ -33,6 +33,8 @@ from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from backend.wallclock import wall_instant
+
 __all__ = [
     "Availability",
     "Busy",
@@ -387,10 +389,8 @@ def _transition_day_starts(
     wall_end = datetime.combine(end_day, end_t)
     end_instant = _first_instant(wall_end, tz)
     while wall < wall_end:
-        offset = tz.utcoffset(wall)
-        instant = datetime.combine(wall.date(), wall.time(), UTC) - offset
-        local = instant.astimezone(tz)
-        if local.replace(tzinfo=None) == wall and instant + dur <= end_instant:
+        instant = wall_instant(wall, tz)
+        if instant is not None and instant + dur <= end_instant:
             yield instant
         wall += step
 

@@ -329,3 +329,17 @@ def test_local_dates_window_starts_each_day_at_its_first_instant(zone, day, clie
     assert we.astimezone(tz).date() == day + timedelta(days=1)
     assert (we - timedelta(seconds=1)).astimezone(tz).date() == day
     assert timedelta(hours=22) <= we - ws <= timedelta(hours=26)
+
+
+def test_one_wall_clock_rule_for_gaps_and_repeats():
+    """wall_instant (backend/wallclock.py) is the rule the engine, mini days and the dashboard share."""
+    from datetime import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from backend.wallclock import wall_instant
+    paris = ZoneInfo("Europe/Paris")
+    assert wall_instant(dt(2026, 3, 29, 2, 30), paris) is None  # clocks jump 02:00 -> 03:00
+    assert wall_instant(dt(2026, 3, 29, 3, 0), paris).isoformat() == "2026-03-29T01:00:00+00:00"
+    # 02:30 happens twice on 25 October: its first occurrence, still on summer time.
+    assert wall_instant(dt(2026, 10, 25, 2, 30), paris).isoformat() == "2026-10-25T00:30:00+00:00"
+    assert wall_instant(dt(2026, 7, 1, 9, 0), paris).isoformat() == "2026-07-01T07:00:00+00:00"

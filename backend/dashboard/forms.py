@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError as SchemaError
@@ -18,6 +18,7 @@ from backend.errors import DomainError, NotFound, SlotUnavailable, ValidationErr
 from backend.models import Expert, Service
 from backend.schemas import ExpertBookingCreate
 from backend.timeutil import zone
+from backend.wallclock import wall_instant
 
 # The form's field names, in the order the page shows them (the alert above the form names the first error).
 FIELDS = ("service", "date", "time", "duration_minutes", "custom_time", "client_email", "client_name")
@@ -72,13 +73,12 @@ def local_instant(day: date, at: time, tz: str) -> datetime:
     zoneinfo would silently shift it, so it is refused instead. A repeated one (clocks going back) is
     the first of the two, as calendars read it (``fold=0``).
     """
-    wall = datetime.combine(day, at, tzinfo=zone(tz))
-    there_and_back = wall.astimezone(UTC).astimezone(zone(tz))
-    if there_and_back.replace(tzinfo=None) != wall.replace(tzinfo=None):
+    instant = wall_instant(datetime.combine(day, at), zone(tz))
+    if instant is None:
         message = (f"{at:%H:%M} does not exist on {day.day} {day:%B %Y} in {tz}: the clocks go forward that night. "
                    "Choose another time.")
         raise FormInvalid(fields={"time": [message]})
-    return wall.astimezone(UTC)
+    return instant
 
 
 def _parse_start(form: NewSession, tz: str) -> datetime:
