@@ -180,6 +180,7 @@ def dev(host: str, port: int, stripe_port: int) -> None:
             click.echo("test card: 4242 4242 4242 4242 (declined: 4000 0000 0000 0002), any date and CVC")
         with app.app_context():
             from flask_migrate import upgrade
+
             from backend.extensions import db  # lazy: the worker handles TERM before the app loads
             from backend.services.demo import seed_demo  # lazy: the worker handles TERM before the app loads
             upgrade()
@@ -187,6 +188,7 @@ def dev(host: str, port: int, stripe_port: int) -> None:
                 # A fresh localstripe knows none of the customers a previous run stored: forget them
                 # (it would accept a SetupIntent for them, then refuse the payment).
                 from sqlalchemy import update
+
                 from backend.models import Client  # lazy: the worker handles TERM before the app loads
                 db.session.execute(update(Client).values(stripe_customer_id=None))
                 db.session.commit()
