@@ -11,8 +11,9 @@ import re
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
+from backend.colours import text_on
 from e2e.conftest import host_page
-from tests.colours import contrast
+from tests.colours import contrast, rgb
 
 TIME = re.compile(r"^\d{1,2}:\d{2}")
 STUB = "window.Kairos = window.Kairos || function () { (Kairos.q = Kairos.q || []).push(arguments); };"
@@ -164,8 +165,12 @@ RESOLVE_COLOURS = """el => {
 }"""
 
 
-@pytest.mark.parametrize("colour", ["#ffd400", "#2f5d8a", "#e91e63", "#767676", "#00bcd4", "#111827"])
-def test_the_floating_button_text_reads_on_any_brand_colour(page: Page, server, host, colour):
+# #757575 and #767676 sit either side of the rule's threshold (WCAG luminance 0.178 and 0.181).
+@pytest.mark.parametrize("colour", ["#ffd400", "#2f5d8a", "#e91e63", "#767676", "#757575", "#00bcd4", "#111827"])
+def test_text_on_the_brand_colour_follows_one_rule_in_the_button_the_widget_and_the_emails(
+        page: Page, server, host, colour):
+    """The floating button (embed.js), the widget's buttons (theme.js) and the emails
+    (backend/colours.py) put the same black or white on the expert's colour, and it reads."""
     head = f"""<script>{STUB}
       Kairos('floating', {{ expert: 'demo', color: '{colour}', label: 'Book a session' }});</script>"""
     page.goto(host.page("floating-colour.html", host_page(server.url, "<p>Welcome.</p>", head=head)))
@@ -173,6 +178,16 @@ def test_the_floating_button_text_reads_on_any_brand_colour(page: Page, server, 
     expect(button).to_be_visible()
     text, background = button.evaluate(RESOLVE_COLOURS)
     assert contrast(text, background) >= 4.5, (colour, text, background)
+    rule = rgb(text_on(colour))
+    assert text == rule, f"embed.js puts {text} on {colour}, the rule says {rule}"
+
+    button.click()
+    frame = page.frame_locator("dialog iframe")
+    confirm = frame.get_by_role("button", name=re.compile("Intro call"))
+    expect(confirm).to_be_visible()
+    on_accent = frame.locator("html").evaluate(
+        "el => getComputedStyle(el).getPropertyValue('--on-accent').trim()")
+    assert rgb(on_accent) == rule, f"the widget puts {on_accent} on {colour}, the rule says {rule}"
 
 
 # ---- several widgets, JS API, later elements, prefill ---------------------------------------------------

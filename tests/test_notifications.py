@@ -399,6 +399,6 @@ def test_the_secret_calendar_feed_lists_confirmed_bookings(app, client, expert):
                                     "#ffffff", "#000000", "#008080", "#607d8b"])
 def test_email_text_on_the_brand_colour_always_reads(colour):
     """The email's header and button put text on the expert's colour: black or white, at least 4.5:1."""
-    from backend.notifications.emails import text_on
+    from backend.colours import text_on
     from tests.colours import contrast, rgb
     assert contrast(rgb(colour), rgb(text_on(colour))) >= 4.5, (colour, text_on(colour))

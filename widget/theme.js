@@ -1,6 +1,7 @@
 // Brand colour and light/dark theme, applied through the CSSOM (CSS custom properties on <html>).
-// Contrast is computed, not hoped for: text on the brand colour is white or near-black, whichever
-// reads, and the brand colour used as text is darkened (or lightened on dark) until it reaches 4.5:1.
+// Contrast is computed, not hoped for: text on the brand colour is white or black by the one rule
+// Kairos uses everywhere (textOn), and the brand colour used as text is darkened (or lightened on
+// dark) until it reaches 4.5:1.
 
 const hex = (c) => `#${c.map((v) => Math.round(v).toString(16).padStart(2, '0')).join('')}`;
 
@@ -15,7 +16,7 @@ export function parseColor(value) {
 function luminance(c) {
   const [r, g, b] = c.map((v) => {
     const x = v / 255;
-    return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    return x <= 0.04045 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
   });
   return 0.2126 * r + 0.7152 * g + 0.0722 * b;
 }
@@ -27,28 +28,26 @@ export function contrast(a, b) {
 
 const mix = (a, b, w) => a.map((v, i) => v * (1 - w) + b[i] * w);
 const WHITE = [255, 255, 255];
-const INK = [17, 17, 17];
+const BLACK = [0, 0, 0];
+
+// The one rule for text on the brand colour, shared with the emails and the dashboard
+// (backend/colours.py) and the floating button (embed.js): white while the colour's WCAG luminance
+// is under 0.179, black from there; both then reach 4.5:1 whatever the colour.
+export const textOn = (c) => (luminance(c) < 0.179 ? WHITE : BLACK);
 
 export function applyTheme(color, mode) {
   const root = document.documentElement;
   const dark = mode === 'dark' || (mode === 'auto' && matchMedia('(prefers-color-scheme: dark)').matches);
   root.classList.toggle('dark', dark);
-  let base = parseColor(color) || [47, 93, 138];
+  const base = parseColor(color) || [47, 93, 138];
   const bg = dark ? [21, 24, 29] : WHITE;
 
-  // The fill of primary buttons and the selected day.
-  let on = WHITE;
-  if (contrast(WHITE, base) < 4.5) {
-    if (contrast(WHITE, base) >= 3) {
-      for (let i = 0; i < 20 && contrast(WHITE, base) < 4.5; i++) base = mix(base, [0, 0, 0], 0.08);
-    } else {
-      on = INK;
-    }
-  }
+  // The fill of primary buttons and the selected day is the expert's colour itself.
+  const on = textOn(base);
   // The tint behind available days, and the brand colour as text on it and on the background.
   const tint = mix(bg, base, dark ? 0.22 : 0.12);
   let text = base;
-  const toward = dark ? WHITE : [0, 0, 0];
+  const toward = dark ? WHITE : BLACK;
   for (let i = 0; i < 30 && (contrast(text, bg) < 4.5 || contrast(text, tint) < 4.5); i++) text = mix(text, toward, 0.1);
 
   const set = (k, v) => root.style.setProperty(k, v);

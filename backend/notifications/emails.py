@@ -8,7 +8,6 @@ here and never stored in the outbox.
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -17,13 +16,13 @@ from urllib.parse import urlparse
 
 from markupsafe import Markup
 
+from backend.colours import brand_color, text_on
 from backend.links import Links
 from backend.models import Booking
 from backend.notifications import ics
 from backend.timeutil import zone
 from backend.views.bookings import private_location
 
-DEFAULT_COLOR = "#2f5d8a"
 #: Client emails that carry a calendar file, and its METHOD.
 ICS_METHODS = {"booking_confirmed": "REQUEST", "booking_rescheduled": "REQUEST", "booking_cancelled": "CANCEL"}
 CLIENT_TOPICS = ("booking_confirmed", "booking_rescheduled", "booking_cancelled", "booking_shared",
@@ -119,21 +118,6 @@ def location_line(location: dict[str, Any] | None, lang: str) -> str:
         return ""
     label = TEXT[lang].get(str(location.get("type")), "")
     return f"{label}: {text}" if label else text
-
-
-def brand_color(value: str | None) -> str:
-    # Validated by the profile schema already; checked again because it lands inside a style attribute.
-    return value if value and re.fullmatch(r"#[0-9a-fA-F]{6}", value) else DEFAULT_COLOR
-
-
-def text_on(color: str) -> str:
-    """Black or white, whichever reads on ``color`` (#rrggbb): white while the colour's WCAG relative
-    luminance is under 0.179, where both give about 4.6:1. The widget and embed.js decide the same way."""
-    def channel(hex2: str) -> float:
-        c = int(hex2, 16) / 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-    r, g, b = (channel(color[i:i + 2]) for i in (1, 3, 5))
-    return "#ffffff" if 0.2126 * r + 0.7152 * g + 0.0722 * b < 0.179 else "#000000"
 
 
 def sender_address(base_url: str) -> str:
