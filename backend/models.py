@@ -188,6 +188,10 @@ class Booking(db.Model):
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ics_sequence: Mapped[int] = mapped_column(Integer, default=0)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # A session set up by the expert: a one-off's title and payment options, and when the offer lapses.
+    title: Mapped[str | None] = mapped_column(String(200))
+    offered_payment_options: Mapped[list[str] | None] = mapped_column(JSON)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -196,6 +200,11 @@ class Booking(db.Model):
     client: Mapped[Client] = relationship()
     session: Mapped[ServiceSession | None] = relationship()
     events: Mapped[list[BookingEvent]] = relationship(back_populates="booking", order_by="BookingEvent.id")
+
+    @property
+    def session_name(self) -> str:
+        """What the session is called: a one-off's own title, else its service's name."""
+        return self.title or self.service.name
 
 
 class BookingEvent(db.Model):

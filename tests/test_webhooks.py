@@ -202,7 +202,8 @@ def test_payment_and_expert_session_events(app, client, expert, receiver):
                                                        "payment.refunded"]
     assert all(r["valid"] for r in receiver.received)
     topics = [r["topic"] for r in outbox(app, kind="email")]
-    assert topics == ["booking_shared", "booking_confirmed", "expert_booking_created", "payment_refunded"]
+    # A session the expert set up, paid: the expert hears that the client completed it (not "new booking").
+    assert topics == ["booking_shared", "booking_confirmed", "expert_booking_completed", "payment_refunded"]
 
 
 def test_a_deleted_endpoints_undelivered_events_are_parked(app, client, expert, receiver):

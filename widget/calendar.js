@@ -367,68 +367,8 @@ export function createPicker(o) {
 
   // ---- time zone + clock ----------------------------------------------------
 
-  function drawTz() {
-    const inputId = id('tz');
-    const listId = id('tzl');
-    const hintId = id('tzh');
-    const errId = id('tze');
-    const datalist = h('datalist', { id: listId });
-    const hint = h('p', { class: 'tz-hint', id: hintId });
-    const err = h('p', { class: 'field-error', id: errId, hidden: true });
-    const showHint = () => { hint.textContent = `${fmt.tzName(st.tz)} · ${fmt.time(new Date().toISOString(), st.tz, st.hour12)}`; };
-    showHint();
-    const input = h('input', {
-      id: inputId, class: 'tz-input', type: 'text', value: st.tz, list: listId, autocomplete: 'off', spellcheck: 'false',
-      'aria-describedby': `${hintId} ${errId}`,
-      onfocus: () => fillZones(datalist),
-      oninput: () => { const z = resolveZone(input.value, true); if (z) apply(z); },
-      onchange: () => {
-        const z = resolveZone(input.value, false);
-        if (z) apply(z);
-        else {
-          err.textContent = t('tz_bad');
-          err.hidden = false;
-          input.setAttribute('aria-invalid', 'true');
-        }
-      },
-    });
-    function apply(zone) {
-      err.hidden = true;
-      input.removeAttribute('aria-invalid');
-      if (zone === st.tz) { input.value = zone; return; }
-      input.value = zone;
-      setTz(zone);
-      showHint();
-    }
-    const clock = h('div', { class: 'seg', role: 'group', 'aria-label': t('clock') },
-      [true, false].map((h12) => h('button', {
-        type: 'button', class: 'seg-btn', 'aria-pressed': String(st.hour12 === h12),
-        onclick: () => setHour12(h12),
-      }, h12 ? t('h12') : t('h24'))));
-    replace(tzBox,
-      h('div', { class: 'tz-row' },
-        h('div', { class: 'tz-field' },
-          h('label', { for: inputId, class: 'tz-label' }, icon('globe'), t('timezone')),
-          input, datalist),
-        clock),
-      hint, err);
-  }
-
-  let zones = null;
-  function fillZones(datalist) {
-    if (datalist.children.length) return;
-    zones ||= timeZones();
-    for (const z of zones) datalist.append(h('option', { value: z, label: `${z.split('/').pop().replace(/_/g, ' ')}` }));
-  }
-  function resolveZone(value, exactOnly) {
-    zones ||= timeZones();
-    const v = value.trim();
-    if (zones.includes(v)) return v;
-    if (exactOnly || !v) return null;
-    const low = v.toLowerCase().replace(/ /g, '_');
-    return zones.find((z) => z.toLowerCase() === low)
-      || zones.find((z) => z.toLowerCase().split('/').pop() === low) || null;
-  }
+  const zone = zoneField({ tz: st.tz, hour12: st.hour12, onTz: setTz, onHour12: setHour12 });
+  tzBox.append(zone.el);
 
   function setTz(zone) {
     st.tz = zone;
@@ -451,15 +391,12 @@ export function createPicker(o) {
   function setHour12(value) {
     st.hour12 = value;
     o.onHour12?.(value);
-    for (const b of tzBox.querySelectorAll('.seg-btn')) b.setAttribute('aria-pressed', String((b === tzBox.querySelector('.seg-btn')) === value));
     if (personal) drawTimes();
     else drawList();
-    tzBox.querySelector('.tz-hint').textContent = `${fmt.tzName(st.tz)} · ${fmt.time(new Date().toISOString(), st.tz, st.hour12)}`;
   }
 
   // ---- public -----------------------------------------------------------------
 
-  drawTz();
   if (personal) {
     const [y, m] = parse(todayIn(st.tz));
     showMonth(y, m - 1, { auto: true });
@@ -480,8 +417,86 @@ export function createPicker(o) {
     },
     setMessage,
     setHour12(value) {
-      if (value !== st.hour12) setHour12(value);
+      if (value !== st.hour12) {
+        zone.setHour12(value);
+        setHour12(value);
+      }
     },
     focus: focusSelected,
   };
+}
+
+// The time-zone field (a searchable <datalist> of IANA zones, with the zone's name and the time
+// there as a hint) and the 12/24-hour switch. Used by the time step and by the completion of a
+// session the expert set up. o: {tz, hour12, onTz(zone), onHour12(bool)}.
+export function zoneField(o) {
+  const st = { tz: o.tz, hour12: o.hour12 };
+  const box = h('div', { class: 'tz-wrap' });
+  const inputId = id('tz');
+  const listId = id('tzl');
+  const hintId = id('tzh');
+  const errId = id('tze');
+  const datalist = h('datalist', { id: listId });
+  const hint = h('p', { class: 'tz-hint', id: hintId });
+  const err = h('p', { class: 'field-error', id: errId, hidden: true });
+  const showHint = () => { hint.textContent = `${fmt.tzName(st.tz)} · ${fmt.time(new Date().toISOString(), st.tz, st.hour12)}`; };
+  showHint();
+  const input = h('input', {
+    id: inputId, class: 'tz-input', type: 'text', value: st.tz, list: listId, autocomplete: 'off', spellcheck: 'false',
+    'aria-describedby': `${hintId} ${errId}`,
+    onfocus: () => fillZones(datalist),
+    oninput: () => { const z = resolveZone(input.value, true); if (z) apply(z); },
+    onchange: () => {
+      const z = resolveZone(input.value, false);
+      if (z) apply(z);
+      else {
+        err.textContent = t('tz_bad');
+        err.hidden = false;
+        input.setAttribute('aria-invalid', 'true');
+      }
+    },
+  });
+  function apply(zone) {
+    err.hidden = true;
+    input.removeAttribute('aria-invalid');
+    if (zone === st.tz) { input.value = zone; return; }
+    input.value = zone;
+    st.tz = zone;
+    showHint();
+    o.onTz?.(zone);
+  }
+  const buttons = [true, false].map((h12) => h('button', {
+    type: 'button', class: 'seg-btn', 'aria-pressed': String(st.hour12 === h12),
+    onclick: () => { if (st.hour12 !== h12) { setHour12(h12); o.onHour12?.(h12); } },
+  }, h12 ? t('h12') : t('h24')));
+  function setHour12(value) {
+    st.hour12 = value;
+    buttons.forEach((b, i) => b.setAttribute('aria-pressed', String((i === 0) === value)));
+    showHint();
+  }
+  box.append(
+    h('div', { class: 'tz-row' },
+      h('div', { class: 'tz-field' },
+        h('label', { for: inputId, class: 'tz-label' }, icon('globe'), t('timezone')),
+        input, datalist),
+      h('div', { class: 'seg', role: 'group', 'aria-label': t('clock') }, buttons)),
+    hint, err);
+  return { el: box, setHour12 };
+}
+
+let zones = null;
+function fillZones(datalist) {
+  if (datalist.children.length) return;
+  zones ||= timeZones();
+  for (const z of zones) datalist.append(h('option', { value: z, label: `${z.split('/').pop().replace(/_/g, ' ')}` }));
+}
+
+function resolveZone(value, exactOnly) {
+  zones ||= timeZones();
+  const v = value.trim();
+  if (zones.includes(v)) return v;
+  if (exactOnly || !v) return null;
+  const low = v.toLowerCase().replace(/ /g, '_');
+  return zones.find((z) => z.toLowerCase() === low)
+    || zones.find((z) => z.toLowerCase().split('/').pop() === low) || null;
 }

@@ -128,6 +128,18 @@ const en = {
   r_package: 'Package bookings can’t be changed online. Please contact {expert}.',
   r_default: 'This booking can’t be changed online. Please contact {expert}.',
   link_bad: 'This link is no longer valid.',
+  complete_title: 'Complete your booking',
+  complete_intro: '{expert} has set up this session for you. Check the time, answer a few questions and confirm.',
+  complete_btn: 'Complete your booking',
+  complete_until: 'This time is reserved for you until {date}.',
+  complete_price: 'Price',
+  complete_questions: 'A few questions',
+  complete_reserved: 'This time stays reserved for you while you pay.',
+  complete_resume: 'Pay to confirm',
+  st_lapsed: 'Offer lapsed',
+  r_lapsed: 'This offer has lapsed and the time is no longer reserved for you. Please contact {expert}.',
+  r_not_pending: 'This booking is not waiting to be completed any more.',
+  r_not_confirmed: 'This booking is not confirmed yet.',
 };
 
 

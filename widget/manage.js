@@ -1,6 +1,7 @@
 // The manage page (the link in every email): see the booking, cancel it with a message, or move it
-// to another time of the same service (reusing the time step of the booking flow). When embedded,
-// it tells the host page through the same protocol as the flow.
+// to another time of the same service (reusing the time step of the booking flow). A session the
+// expert set up is completed here first (complete.js: questions, payment, confirmation). When
+// embedded, it tells the host page through the same protocol as the flow.
 
 import { h, replace, icon, $ } from './dom.js';
 import { get, post as apiPost, paths, setBase, uuid } from './api.js';
@@ -46,14 +47,49 @@ async function boot() {
     S.expert = b.expert;
   }
   S.hour12 = defaultHour12();
+  let first = 'view';
+  if (S.data.can_complete || awaitsCard(b)) {
+    try {
+      await loadCompletion();
+      first = S.data.can_complete ? 'complete' : 'payment';
+    } catch {
+      /* the booking view still shows it, with a button to try again */
+    }
+  }
   main.removeAttribute('aria-busy');
-  go('view', false);
+  go(first, false);
+}
+
+// A session the expert set up whose client chose to pay by card and has not paid yet: no hold
+// counts down (the expert reserved the time), so the page offers to pay again.
+const awaitsCard = (b) => b.status === 'pending_payment' && b.payment && b.payment.option === 'online' && !b.payment.hold_expires_at;
+
+let completion = null;
+async function loadCompletion() {
+  if (!completion) {
+    const { completionViews } = await import('./complete.js');
+    completion = completionViews({
+      S, api: cfg.api, token: cfg.token, stripe: cfg.stripe, root: view, go, reload, expertName, send,
+    });
+    Object.assign(VIEWS, completion);
+  }
+}
+
+async function openCompletion(step) {
+  S.error = null;
+  try {
+    await loadCompletion();
+  } catch (e) {
+    S.error = { ...e, network: true };
+    return go('view');
+  }
+  go(step);
 }
 
 function go(step, focus = true) {
   S.step = step;
   replace(view, VIEWS[step]());
-  document.title = t('manage_title');
+  document.title = completion && step in completion && step !== 'completed' ? t('complete_title') : t('manage_title');
   if (focus) focusHeading(view, !embedded);
 }
 
@@ -67,7 +103,9 @@ function reasonText(reason) {
 }
 
 function statusBadge(b) {
-  return h('span', { class: `status ${b.status}`, text: t(`st_${b.status}`) });
+  // A pending offer that lapsed waits for nobody any more: say so rather than "Waiting for you".
+  const lapsed = b.status === 'pending' && S.data.reason === 'lapsed';
+  return h('span', { class: `status ${lapsed ? 'cancelled' : b.status}`, text: t(lapsed ? 'st_lapsed' : `st_${b.status}`) });
 }
 
 function errorNote() {
@@ -79,7 +117,7 @@ function errorNote() {
 
 function mainView() {
   const { booking: b, can_cancel: canCancel, can_reschedule: canMove, reason } = S.data;
-  const blocked = !canCancel || !canMove;
+  const blocked = (!canCancel || !canMove) && !S.data.can_complete;
   const done = S.done === 'cancelled' ? t('cancelled') : S.done === 'rescheduled' ? t('resched_ok') : null;
   return [
     h('h1', { class: 'step-h', tabindex: '-1', text: done || t('manage_title') }),
@@ -89,6 +127,8 @@ function mainView() {
     blocked && reason && !(b.status === 'cancelled' && S.done === 'cancelled')
       ? h('p', { class: 'note info' }, icon('info'), h('span', { text: reasonText(reason) })) : null,
     h('div', { class: 'actions' },
+      S.data.can_complete ? h('button', { type: 'button', class: 'btn primary', onclick: () => openCompletion('complete') }, icon('check'), t('complete_btn')) : null,
+      awaitsCard(b) ? h('button', { type: 'button', class: 'btn primary', onclick: () => openCompletion('payment') }, icon('card'), t('complete_resume')) : null,
       b.status === 'cancelled' ? h('a', { class: 'btn primary', href: bookAgainUrl(b) }, t('book_more')) : null,
       canMove ? h('button', { type: 'button', class: 'btn primary', onclick: startReschedule }, icon('calendar'), t('resched')) : null,
       canCancel ? h('button', { type: 'button', class: 'btn ghost', onclick: () => { S.error = null; go('cancel'); } }, t('cancel')) : null),

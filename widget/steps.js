@@ -1,11 +1,12 @@
 // The later steps of the booking flow (details, review, payment, confirmation), loaded on intent
 // by app.js so the first screen stays small.
 
-import { h, replace, add, icon, id, $ } from './dom.js';
+import { h, replace, icon, $ } from './dom.js';
 import { post as apiPost, paths, uuid } from './api.js';
 import { t, fmt, lang } from './i18n.js';
 import { params, post as send, embedded, hostOrigin, wid, publicBooking } from './messenger.js';
 import { summary, announce, errorText, bookingLocation } from './ui.js';
+import { field, questionFields, missingAnswers, answersBody, showErrors, fieldMessages, paymentSection } from './form.js';
 import { S, cfg, go, topbar, heading, serviceHeader, picker } from './app.js';
 
 const view = $('#view');
@@ -24,11 +25,7 @@ function fieldErrors() {
   else if (!EMAIL.test(f.email.trim())) e['client.email'] = t('e_email');
   if (s.phone === 'required' && !f.phone.trim()) e['client.phone'] = t('e_required');
   else if (s.phone !== 'hidden' && f.phone.trim() && !PHONE.test(f.phone.trim())) e['client.phone'] = t('e_phone');
-  for (const q of s.questions || []) {
-    const v = f.answers[q.id];
-    if (q.required && (v == null || v === '' || v === false)) e[`answers.${q.id}`] = t('e_required');
-  }
-  return e;
+  return { ...e, ...missingAnswers(s.questions, f.answers) };
 }
 
 function detailsView() {
@@ -42,18 +39,12 @@ function detailsView() {
     fields.push(field('client.phone', t('phone'), { type: 'tel', value: f.phone, autocomplete: 'tel', required: s.phone === 'required', set: (v) => { f.phone = v; } }));
   }
   if (s.message) fields.push(field('message', t('message'), { kind: 'textarea', value: f.message, set: (v) => { f.message = v; } }));
-  for (const q of s.questions || []) {
-    fields.push(field(`answers.${q.id}`, q.label, {
-      kind: q.type === 'textarea' ? 'textarea' : q.type === 'select' ? 'select' : q.type === 'checkbox' ? 'checkbox' : 'input',
-      options: q.options, required: q.required, value: f.answers[q.id] ?? (q.type === 'checkbox' ? false : ''),
-      set: (v) => { f.answers[q.id] = v; },
-    }));
-  }
+  fields.push(...questionFields(s.questions, f.answers));
   const form = h('form', { class: 'form', novalidate: true, onsubmit: (e) => {
     e.preventDefault();
     S.errors = fieldErrors();
     if (Object.keys(S.errors).length) {
-      showErrors(form);
+      showErrors(form, S.errors);
       return;
     }
     go('review');
@@ -61,57 +52,8 @@ function detailsView() {
   h('p', { class: 'form-error', role: 'alert', hidden: !Object.keys(S.errors).length, text: t('e_fix') }),
   fields,
   h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('next'), icon('next'))));
-  if (Object.keys(S.errors).length) queueMicrotask(() => showErrors(form, false));
+  if (Object.keys(S.errors).length) queueMicrotask(() => showErrors(form, S.errors, false));
   return [topbar(), serviceHeader(true), heading(t('details')), form];
-}
-
-function showErrors(form, focus = true) {
-  let first = null;
-  for (const wrap of form.querySelectorAll('.field')) {
-    const key = wrap.dataset.key;
-    const msg = S.errors[key];
-    const control = wrap.querySelector('input, textarea, select');
-    const err = wrap.querySelector('.field-error');
-    err.textContent = msg || '';
-    err.hidden = !msg;
-    if (msg) {
-      control.setAttribute('aria-invalid', 'true');
-      first ||= control;
-    } else {
-      control.removeAttribute('aria-invalid');
-    }
-  }
-  const banner = form.querySelector('.form-error');
-  banner.hidden = !first;
-  if (first && focus) first.focus();
-}
-
-function field(key, label, o) {
-  const fid = id('f');
-  const errId = `${fid}e`;
-  const attrs = {
-    id: fid, name: key, required: o.required || null, 'aria-required': o.required ? 'true' : null,
-    'aria-describedby': errId, autocomplete: o.autocomplete || null,
-  };
-  let control;
-  if (o.kind === 'textarea') {
-    control = h('textarea', { ...attrs, rows: 3, value: o.value, oninput: (e) => o.set(e.target.value) });
-  } else if (o.kind === 'select') {
-    control = h('select', { ...attrs, onchange: (e) => o.set(e.target.value) },
-      h('option', { value: '', text: t('choose') }),
-      (o.options || []).map((opt) => h('option', { value: opt, selected: opt === o.value, text: opt })));
-  } else if (o.kind === 'checkbox') {
-    control = h('input', { ...attrs, type: 'checkbox', checked: Boolean(o.value), onchange: (e) => o.set(e.target.checked) });
-    return h('div', { class: 'field check', 'data-key': key },
-      h('label', { for: fid, class: 'check-label' }, control, h('span', { text: label })),
-      h('p', { class: 'field-error', id: errId, hidden: true }));
-  } else {
-    control = h('input', { ...attrs, type: o.type || 'text', value: o.value, oninput: (e) => o.set(e.target.value) });
-  }
-  return h('div', { class: 'field', 'data-key': key },
-    h('label', { for: fid }, label, o.required ? null : h('span', { class: 'opt', text: ` (${t('optional')})` })),
-    control,
-    h('p', { class: 'field-error', id: errId, hidden: true }));
 }
 
 // ---- step: review ---------------------------------------------------------------------------
@@ -137,24 +79,10 @@ function reviewView() {
     h('dd', null, h('span', { class: 'val', text: v }),
       target ? h('button', { type: 'button', class: 'link', 'aria-label': `${t('change')}: ${k}`, onclick: () => go(target) }, t('change')) : null))));
 
-  const pay = h('section', { class: 'pay', 'aria-labelledby': 'pay-h' }, h('h2', { id: 'pay-h', class: 'section-h', text: t('payment') }));
-  if (!options.length || !s.price) {
-    add(pay, h('p', { text: t('pay_free') }));
-  } else {
-    if (options.length > 1) {
-      add(pay, h('fieldset', { class: 'choice' }, h('legend', { text: t('pay_choose') }),
-        options.map((opt) => h('label', { class: 'radio' },
-          h('input', { type: 'radio', name: 'pay', value: opt, checked: S.payment === opt, onchange: () => { S.payment = opt; go('review', { focus: false }); $(`input[value="${opt}"]`, view)?.focus(); } }),
-          h('span', { text: t(`opt_${opt}`) })))));
-    }
-    const price = fmt.price(s.price);
-    if (S.payment === 'online') add(pay, h('p', { text: t('pay_online', { price }) }));
-    if (S.payment === 'outside') {
-      add(pay, h('p', { text: t('pay_outside', { price }) }));
-      if (s.outside_payment_instructions) add(pay, h('p', { class: 'instructions', text: s.outside_payment_instructions }));
-    }
-    if (S.payment === 'package') add(pay, h('p', { text: t('pay_package') }));
-  }
+  const pay = paymentSection({
+    options, price: s.price, chosen: S.payment, instructions: s.outside_payment_instructions, root: view,
+    onChoose: (opt) => { S.payment = opt; go('review', { focus: false }); },
+  });
 
   const errBox = h('div', { class: 'submit-error' });
   if (S.submitError) replace(errBox, submitErrorBox(S.submitError));
@@ -177,9 +105,7 @@ async function submit() {
   else body.start = S.slot.start;
   if (s.phone !== 'hidden' && f.phone.trim()) body.client.phone = f.phone.trim();
   if (s.message && f.message.trim()) body.message = f.message.trim();
-  const answers = {};
-  for (const q of s.questions || []) if (f.answers[q.id] !== undefined && f.answers[q.id] !== '') answers[q.id] = f.answers[q.id];
-  body.answers = answers;
+  body.answers = answersBody(s.questions, f.answers);
   if ((s.payment_options || []).length && s.price) body.payment_option = S.payment;
   // One Idempotency-Key per attempt of one submission: a retry of the same body reuses it.
   const text = JSON.stringify(body);
@@ -216,7 +142,7 @@ async function submit() {
       return;
     }
     if (e.status === 422 && Object.keys(e.fields).some((k) => /^(client\.|message|answers)/.test(k))) {
-      S.errors = Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, [].concat(v).join(' ')]));
+      S.errors = fieldMessages(e.fields);
       go('details');
       return;
     }

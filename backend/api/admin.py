@@ -33,9 +33,11 @@ from backend.schemas import (
     SessionCreate,
     SessionEnvelope,
     SessionsEnvelope,
+    ShareInput,
     patch_schema,
 )
 from backend.services import bookings, clients, experts, leads, sessions, slots
+from backend.services.bookings import completion
 from backend.timeutil import iso_in, iso_utc
 from backend.types import utcnow
 from backend.views import bookings as views
@@ -283,11 +285,19 @@ def confirm_booking(booking_id: str):
 
 @blp.route("/bookings/<booking_id>/share", methods=["POST"])
 @login_required
+@blp.arguments(ShareInput)
 @blp.response(200, BookingEnvelope)
-def share_booking(booking_id: str):
-    """Email the pending session's link to the client again; returns the fresh ``share_url``."""
+def share_booking(data: dict, booking_id: str):
+    """Email the pending session's link to the client again; returns the fresh ``share_url``.
+
+    ``expires_at`` sets the offer's new expiry (null: none); a lapsed offer is reopened (without
+    expiry unless one is sent) when its time is still free, else 409.
+    """
     expert = current_expert()
     booking = bookings.get_booking(db.session, expert, booking_id)
+    now = utcnow()
+    if "expires_at" in data or completion.lapsed(booking, now):
+        completion.reopen(db.session, booking, expires_at=data.get("expires_at"), now=now)
     url = bookings.share_booking(db.session, booking, app_links())
     db.session.commit()
     view = views.booking_view(booking, tz=expert.timezone)

@@ -8,8 +8,9 @@ from backend.extensions import db
 from backend.notifications import ics
 from backend.payments import checkout
 from backend.ratelimit import limit
-from backend.schemas import BookingEnvelope, CancelInput, ManageOut, RescheduleInput
+from backend.schemas import BookingEnvelope, CancelInput, CompleteInput, ManageOut, RescheduleInput
 from backend.services import bookings
+from backend.services.bookings import completion
 from backend.types import utcnow
 from backend.views import bookings as views
 
@@ -26,7 +27,28 @@ def _url(token: str) -> str:
 def get_manage(token: str):
     """The booking and what its client may do now (``reason`` says why not)."""
     booking = bookings.find_by_token(db.session, token)
-    return views.manage_view(booking, bookings.permissions(booking, utcnow()), _url(token))
+    now = utcnow()
+    view = views.manage_view(booking, bookings.permissions(booking, now), _url(token))
+    return {**view, **completion.manage_fields(db.session, booking, now)}
+
+
+@blp.route("/<token>/complete", methods=["POST"])
+@limit("manage", per_minute=60)
+@blp.arguments(CompleteInput)
+@blp.response(200, BookingEnvelope)
+@blp.alt_response(403, description="not_allowed: not_pending, lapsed or past")
+@blp.alt_response(422, description="validation_error: missing answers, phone or payment option")
+def complete(data: dict, token: str):
+    """Complete a pending session the expert set up: answers, payment option, phone and message.
+
+    Free, package and (when the expert's setting confirms it) outside: ``confirmed``. Online:
+    ``pending_payment`` with the ``payment`` block of a widget booking, paid through ``…/payment``.
+    """
+    booking = bookings.find_by_token(db.session, token)
+    booking = completion.complete(db.session, booking, completion.Completion(**data), now=utcnow())
+    db.session.commit()
+    body = {"booking": views.booking_view(booking, manage_url=_url(token))}
+    return checkout.after_booking_created(db.session, booking, body)  # the card setup, after the commit
 
 
 @blp.route("/<token>/booking.ics")

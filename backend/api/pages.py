@@ -132,7 +132,9 @@ def book(expert: str, service: str | None = None) -> Response:
 @bp.get("/manage/<token>")
 def manage(token: str) -> Response:
     mode = "embed" if request.args.get("origin") else "page"
-    return _render_widget("manage.html", {"api": "/api/v1", "token": token, "mode": mode}, "*")
+    # Stripe.js for completing a session the expert set up, paid by card on this page.
+    return _render_widget("manage.html", {"api": "/api/v1", "token": token, "mode": mode,
+                                          "stripe": _stripe_config()}, "*")
 
 
 @bp.get("/")

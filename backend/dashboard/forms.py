@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from marshmallow import ValidationError as SchemaError
@@ -21,11 +21,19 @@ from backend.timeutil import zone
 from backend.wallclock import wall_instant
 
 # The form's field names, in the order the page shows them (the alert above the form names the first error).
-FIELDS = ("service", "date", "time", "duration_minutes", "custom_time", "client_email", "client_name")
+FIELDS = ("service", "date", "time", "duration_minutes", "custom_time", "name", "price", "currency",
+          "payment_options", "expires_in_days", "client_email", "client_name")
+#: How long the time stays reserved for the client, as the form offers it (days; "" is until the session).
+EXPIRY_CHOICES = (("", "Until the session"), ("1", "1 day"), ("2", "2 days"), ("3", "3 days"), ("7", "1 week"))
+#: How a one-off's client may pay, as the form's checkboxes name them.
+ONE_OFF_PAYMENT_OPTIONS = (("online", "By card, online"), ("outside", "Outside Kairos (cash, transfer…)"))
 # Where an error of the API's input (schema or service) belongs on this form.
 API_TO_FORM = {"service": "service", "start": "time", "duration_minutes": "duration_minutes",
                "custom_time": "custom_time", "client.email": "client_email", "client.name": "client_name",
-               "timezone": "time"}
+               "timezone": "time", "name": "name", "price": "price", "price.amount": "price",
+               "price.currency": "currency", "payment_options": "payment_options",
+               "payment_options.0": "payment_options", "payment_options.1": "payment_options",
+               "expires_at": "expires_in_days"}
 T = TypeVar("T")
 ONE_OFF = ""  # the <select> value of "One-off session": the API's null service
 NOT_AVAILABLE = ("That time is not available: it is taken or outside your availability. To use a free time "
@@ -41,15 +49,23 @@ class NewSession:
     time: str = ""
     duration_minutes: str = ""
     custom_time: bool = False
+    name: str = ""
+    price: str = ""
+    currency: str = "eur"
+    payment_options: tuple[str, ...] = ()
+    expires_in_days: str = ""
     client_email: str = ""
     client_name: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_form(cls, form: Mapping[str, str]) -> NewSession:
+    def from_form(cls, form: Any) -> NewSession:
         """Read the POSTed form; lengths are capped so a huge value is refused, never echoed whole."""
-        text = {name: str(form.get(name, "")).strip()[:400] for name in FIELDS if name != "custom_time"}
-        return cls(**text, custom_time=form.get("custom_time") == "on")
+        text = {name: str(form.get(name, "")).strip()[:400] for name in FIELDS
+                if name not in ("custom_time", "payment_options")}
+        known = {value for value, _ in ONE_OFF_PAYMENT_OPTIONS}
+        options = tuple(o for o in form.getlist("payment_options") if o in known) if hasattr(form, "getlist") else ()
+        return cls(**text, custom_time=form.get("custom_time") == "on", payment_options=options)
 
     @property
     def message(self) -> str:
@@ -108,8 +124,32 @@ def _parse_duration(form: NewSession) -> int | None:
     return int(form.duration_minutes)
 
 
-def api_input(form: NewSession, tz: str) -> dict[str, Any]:
-    """The loaded ``ExpertBookingCreate`` for this form, in the expert's zone ``tz``.
+def _parse_price(form: NewSession) -> dict[str, Any] | None:
+    """A one-off's price typed as ``80`` or ``80.50`` (or ``80,50``) in the currency's main unit; empty is free.
+
+    Minor units are taken as hundredths, as for every currency the form offers.
+    """
+    if not form.price:
+        return None
+    text = form.price.replace(",", ".")
+    whole, _, cents = text.partition(".")
+    if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
+        raise FormInvalid(fields={"price": ["Enter the price as a number, like 80 or 80.50."]})
+    return {"amount": int(whole) * 100 + int(cents.ljust(2, "0") or 0), "currency": form.currency or "eur"}
+
+
+def _parse_expiry(form: NewSession, start: datetime | None, now: datetime) -> datetime | None:
+    """When the offer lapses: ``expires_in_days`` from now, but never after the session starts."""
+    if not form.expires_in_days:
+        return None
+    if form.expires_in_days not in {value for value, _ in EXPIRY_CHOICES}:
+        raise FormInvalid(fields={"expires_in_days": ["Choose how long the time stays reserved."]})
+    lapses = now + timedelta(days=int(form.expires_in_days))
+    return min(lapses, start) if start else lapses
+
+
+def api_input(form: NewSession, tz: str, now: datetime | None = None) -> dict[str, Any]:
+    """The loaded ``ExpertBookingCreate`` for this form, in the expert's zone ``tz`` (``now``: for the expiry).
 
     Raises FormInvalid (fields keyed by form field, every field's problem at once) when the form or
     the API's schema refuses it.
@@ -127,6 +167,17 @@ def api_input(form: NewSession, tz: str) -> dict[str, Any]:
     }
     if duration is not None:
         raw["duration_minutes"] = duration
+    expires = _collect(errors, lambda: _parse_expiry(form, start, now or datetime.now(UTC)))
+    if expires is not None:
+        raw["expires_at"] = expires.isoformat()
+    if form.service == ONE_OFF:  # a service's own title, price and payment options apply
+        price = _collect(errors, lambda: _parse_price(form))
+        if form.name:
+            raw["name"] = form.name
+        if price and price["amount"]:
+            raw["price"] = price
+        if form.payment_options:
+            raw["payment_options"] = list(form.payment_options)
     try:
         data = ExpertBookingCreate().load(raw)
     except SchemaError as error:

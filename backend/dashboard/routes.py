@@ -24,6 +24,7 @@ from backend.payments import checkout, outside
 from backend.ratelimit import limit
 from backend.schemas import CancelInput
 from backend.services import bookings, dashboard, experts, leads
+from backend.services.bookings import completion
 from backend.types import utcnow
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -168,6 +169,8 @@ def share(booking_id: str) -> ResponseReturnValue:
 
     def rotate() -> tuple[Booking, str]:
         booking = bookings.get_booking(db.session, expert, booking_id)
+        if completion.lapsed(booking, utcnow()):  # reopened without expiry, if its time is still free
+            completion.reopen(db.session, booking, expires_at=None, now=utcnow())
         return booking, bookings.share_booking(db.session, booking, app_links())
 
     return _act(rotate, lambda shared: _with_link(
@@ -200,7 +203,7 @@ def new_session_submit() -> ResponseReturnValue:
     expert = auth.current_expert()
     form = forms.NewSession.from_form(request.form)
     try:
-        booking, share_url = bookings.set_up_session(db.session, expert, forms.api_input(form, expert.timezone),
+        booking, share_url = bookings.set_up_session(db.session, expert, forms.api_input(form, expert.timezone, utcnow()),
                                                      now=utcnow(), links=app_links())
         db.session.commit()
     except DomainError as error:
@@ -216,7 +219,8 @@ def _new_session_page(expert: Expert, form: forms.NewSession, status: int = 200)
     """The form, filled with ``form`` (its values and errors); the date picker starts at today, the expert's."""
     today = formatting.local(utcnow(), expert.timezone).date()
     return render_template("dashboard/new_session.html", expert=expert, tz=expert.timezone, form=form,
-                           services=forms.bookable_services(expert), today=today), status
+                           services=forms.bookable_services(expert), today=today,
+                           payment_choices=forms.ONE_OFF_PAYMENT_OPTIONS, expiry_choices=forms.EXPIRY_CHOICES), status
 
 
 def _with_link(text: str, link: str) -> dict[str, str]:

@@ -55,7 +55,9 @@ def booking_event(db: Session, booking: Booking, event: str, *, actor: str = "sy
         _email(db, booking, "booking_confirmed", booking.client.email, actor=actor,
                dedupe_key=_confirmation_key(booking))
         if not by_expert:
-            _email(db, booking, "expert_booking_created", expert_to, actor=actor, message=booking.message or None)
+            # A session the expert set up was completed by the client (directly, or once paid).
+            topic = "expert_booking_completed" if booking.source == "expert" else "expert_booking_created"
+            _email(db, booking, topic, expert_to, actor=actor, message=booking.message or None)
         types.append("booking.confirmed")
     elif event == "rescheduled":
         booking.reminder_sent_at = None  # the new time earns its own reminder

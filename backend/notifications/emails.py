@@ -27,7 +27,8 @@ from backend.views.bookings import private_location
 ICS_METHODS = {"booking_confirmed": "REQUEST", "booking_rescheduled": "REQUEST", "booking_cancelled": "CANCEL"}
 CLIENT_TOPICS = ("booking_confirmed", "booking_rescheduled", "booking_cancelled", "booking_shared",
                  "booking_reminder", "payment_refunded")
-EXPERT_TOPICS = ("expert_booking_created", "expert_booking_rescheduled", "expert_booking_cancelled")
+EXPERT_TOPICS = ("expert_booking_created", "expert_booking_completed", "expert_booking_rescheduled",
+                 "expert_booking_cancelled")
 
 DAYS = {"en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
         "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")}
@@ -45,6 +46,7 @@ TEXT: dict[str, dict[str, str]] = {
         "subject.booking_reminder": "Reminder: {service} with {expert}, {date}",
         "subject.payment_refunded": "Refunded: {service} with {expert}",
         "subject.expert_booking_created": "New booking: {client}, {service}, {date}",
+        "subject.expert_booking_completed": "{client} completed the session you set up: {service}, {date}",
         "subject.expert_booking_rescheduled": "Rescheduled: {client}, {service}, now {date}",
         "subject.expert_booking_cancelled": "Cancelled: {client}, {service}, {date}",
         "intro.booking_confirmed": "Your booking is confirmed.",
@@ -54,6 +56,7 @@ TEXT: dict[str, dict[str, str]] = {
         "intro.booking_reminder": "This is a reminder of your upcoming session.",
         "intro.payment_refunded": "Your payment for this booking has been refunded.",
         "intro.expert_booking_created": "You have a new booking.",
+        "intro.expert_booking_completed": "{client} completed the session you set up. It is confirmed.",
         "intro.expert_booking_rescheduled": "A booking has moved to a new time.",
         "intro.expert_booking_cancelled": "A booking has been cancelled.",
         "hello": "Hello {name},",
@@ -71,6 +74,7 @@ TEXT: dict[str, dict[str, str]] = {
         "subject.booking_reminder": "Rappel : {service} avec {expert}, {date}",
         "subject.payment_refunded": "Remboursé : {service} avec {expert}",
         "subject.expert_booking_created": "Nouvelle réservation : {client}, {service}, {date}",
+        "subject.expert_booking_completed": "{client} a finalisé la séance que vous avez préparée : {service}, {date}",
         "subject.expert_booking_rescheduled": "Déplacée : {client}, {service}, désormais {date}",
         "subject.expert_booking_cancelled": "Annulée : {client}, {service}, {date}",
         "intro.booking_confirmed": "Votre réservation est confirmée.",
@@ -80,6 +84,7 @@ TEXT: dict[str, dict[str, str]] = {
         "intro.booking_reminder": "Petit rappel de votre prochaine séance.",
         "intro.payment_refunded": "Votre paiement pour cette réservation a été remboursé.",
         "intro.expert_booking_created": "Vous avez une nouvelle réservation.",
+        "intro.expert_booking_completed": "{client} a finalisé la séance que vous avez préparée. Elle est confirmée.",
         "intro.expert_booking_rescheduled": "Une réservation a été déplacée.",
         "intro.expert_booking_cancelled": "Une réservation a été annulée.",
         "hello": "Bonjour {name},",
@@ -137,7 +142,7 @@ def build(topic: str, payload: dict[str, Any], booking: Booking, links: Links, *
     start = datetime.fromisoformat(payload["start"])
     end = datetime.fromisoformat(payload["end"])
     when = format_when(start, end, tz, lang)
-    names = {"service": service.name, "expert": expert.name, "client": client.name, "date": when}
+    names = {"service": booking.session_name, "expert": expert.name, "client": client.name, "date": when}
     subject = t[f"subject.{topic}"].format(**names)
 
     # (label, value) rows shown in both parts; the HTML escapes every value.
@@ -151,7 +156,7 @@ def build(topic: str, payload: dict[str, Any], booking: Booking, links: Links, *
     if for_expert:
         contact = ", ".join(x for x in (client.name, client.email, client.phone) if x)
         rows.append((t["client"], contact))
-        if topic == "expert_booking_created" and booking.answers:
+        if topic in ("expert_booking_created", "expert_booking_completed") and booking.answers:
             rows.append((t["answers"], "; ".join(f"{k}: {v}" for k, v in booking.answers.items())))
     if payload.get("message"):
         rows.append((t["message"], payload["message"]))

@@ -75,7 +75,7 @@ def invitation(booking: Booking, *, method: str, start: datetime, end: datetime,
     cal.add("version", "2.0")
     cal.add("method", method)
     status = "CANCELLED" if method == "CANCEL" else "CONFIRMED"
-    summary = f"{booking.service.name} – {booking.expert.name}"
+    summary = f"{booking.session_name} – {booking.expert.name}"
     for index, s, e in _dates(booking, start, end):
         cal.add_component(_event(booking, s, e, index=index, sequence=sequence, status=status,
                                  summary=summary, description=description, attendee=True))
@@ -103,7 +103,7 @@ def feed(name: str, bookings: Iterable[Booking]) -> bytes:
             lines.append(booking.client.phone)
         if booking.message:
             lines.append(booking.message)
-        summary = f"{booking.service.name} – {booking.client.name}"
+        summary = f"{booking.session_name} – {booking.client.name}"
         for index, s, e in _dates(booking, booking.start, booking.end):
             cal.add_component(_event(booking, s, e, index=index, sequence=booking.ics_sequence,
                                      status="CONFIRMED", summary=summary, description="\n".join(lines),

@@ -39,6 +39,7 @@ from backend.payments.stripe_gateway import (
     gateway,
     stripe_js_config,
 )
+from backend.services import slots
 from backend.services.leads import mark_lead_booked
 from backend.timeutil import iso_in, iso_utc
 from backend.transactions import end_unit
@@ -113,6 +114,8 @@ def renew_hold_if_expired(db: Session, booking: Booking, now: datetime) -> Booki
     """Before charging: an expired hold is renewed if the time is still free, else 409 (no charge)."""
     if booking.hold_expires_at is not None and booking.hold_expires_at > now:
         return booking
+    if slots.reserved_by_expert(booking, now):
+        return booking  # the expert reserved the time for this client: no hold to renew
     booking = ledger.lock_booking(db, booking.id)
     if booking.status != "pending_payment":
         end_unit(db)
@@ -144,14 +147,14 @@ def pay_with_setup_intent(db: Session, booking: Booking, setup_intent_id: str, n
     if setup.get("status") != "succeeded":
         error = setup.get("last_setup_error") or {}
         raise PaymentFailed(error.get("message") or "The card was not set up. Please enter it again.",
-                            hold_expires_at=iso_in(booking.hold_expires_at, booking.timezone))
+                            hold_expires_at=_hold_text(booking))
     method = setup.get("payment_method")
     method = method.get("id") if isinstance(method, dict) else method
     customer = setup.get("customer") or booking.client.stripe_customer_id
     customer = customer.get("id") if isinstance(customer, dict) else customer
     booking_id, amount, currency = booking.id, booking.price_amount, booking.price_currency
-    description = f"{booking.service.name}, {iso_in(booking.start, booking.expert.timezone)}"
-    hold = iso_in(booking.hold_expires_at, booking.timezone)
+    description = f"{booking.session_name}, {iso_in(booking.start, booking.expert.timezone)}"
+    hold = _hold_text(booking)
     end_unit(db)
     try:
         intent = gateway().create_payment_intent(
@@ -165,6 +168,11 @@ def pay_with_setup_intent(db: Session, booking: Booking, setup_intent_id: str, n
     if payment is not None and payment.status == "succeeded":
         settle(db, payment.id, now)
     return intent_fields(intent)
+
+
+def _hold_text(booking: Booking) -> str | None:
+    """The hold's end in the client's zone; None when the expert reserved the time (no hold)."""
+    return iso_in(booking.hold_expires_at, booking.timezone) if booking.hold_expires_at else None
 
 
 def intent_fields(intent: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from backend.schemas.bookings import (
     BookingsPage,
     BookingsQuery,
     CancelInput,
+    CompleteInput,
+    CompletionOut,
     ExpertBookingCreate,
     ExpertRef,
     HistoryItem,
@@ -23,6 +25,7 @@ from backend.schemas.bookings import (
     PackageRef,
     PaymentOut,
     RescheduleInput,
+    ShareInput,
 )
 from backend.schemas.common import (
     MAX_SLOT_RANGE_DAYS,
@@ -80,6 +83,8 @@ __all__ = [
     "ClientOut",
     "ClientRef",
     "ClientsEnvelope",
+    "CompleteInput",
+    "CompletionOut",
     "ErrorBody",
     "ErrorSchema",
     "ExpertBookingCreate",
@@ -116,6 +121,7 @@ __all__ = [
     "SessionEnvelope",
     "SessionOut",
     "SessionsEnvelope",
+    "ShareInput",
     "SlotSchema",
     "SlotsQuery",
     "SlotsSchema",

@@ -1,10 +1,20 @@
 """A booking: what a client sends to book or change it, and the one shape it comes back in."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from backend.models import PAYMENT_OPTIONS
-from backend.schemas.common import ClientInput, ClientRef, Instant, LocationSchema, PageQuery, SeriesDate, TimeZone
+from backend.schemas.common import (
+    ClientInput,
+    ClientRef,
+    Instant,
+    LocationSchema,
+    Money,
+    PageQuery,
+    QuestionSchema,
+    SeriesDate,
+    TimeZone,
+)
 from backend.statuses import BookingPaymentStatus, BookingStatus, values
 
 
@@ -88,6 +98,7 @@ class BookingOut(Schema):
     confirmation_note = fields.String(allow_none=True)
     share_url = fields.String()
     created_at = fields.String()
+    expires_at = fields.String(metadata={"description": "When a pending offer lapses"})
     sessions = fields.List(fields.Nested(SeriesDate), metadata={"description": "Every date of a series booking"})
     history = fields.List(fields.Nested(HistoryItem),
                           metadata={"description": "The booking's changes, oldest first (GET /admin/bookings/{id})"})
@@ -124,12 +135,48 @@ class RescheduleInput(Schema):
             raise ValidationError("Choose a new time.", "start")
 
 
+class CompletionOut(Schema):
+    """What the client of a pending session set up by the expert answers and chooses (API.md)."""
+
+    questions = fields.List(fields.Nested(QuestionSchema))
+    payment_options = fields.List(fields.String(validate=validate.OneOf(PAYMENT_OPTIONS)))
+    price = fields.Nested(Money, allow_none=True)
+    phone = fields.String()
+    message = fields.Boolean()
+    outside_payment_instructions = fields.String(allow_none=True)
+
+
 class ManageOut(Schema):
     booking = fields.Nested(BookingOut)
     can_cancel = fields.Boolean()
     can_reschedule = fields.Boolean()
+    can_complete = fields.Boolean()
+    completion = fields.Nested(CompletionOut)
     reason = fields.String(allow_none=True)
     reason_text = fields.String()
+
+
+class CompleteInput(Schema):
+    """The client completes a pending session: answers, how they pay, phone, message and their zone."""
+
+    answers = fields.Dict(keys=fields.String(), load_default=dict)
+    payment_option = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(PAYMENT_OPTIONS))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    message = fields.String(load_default="", validate=validate.Length(max=5000))
+    timezone = TimeZone(load_default=None, allow_none=True,
+                        metadata={"description": "The client's zone: their emails show times in it"})
+
+    @post_load
+    def _trim(self, data: dict, **kwargs) -> dict:
+        data["phone"] = (data.get("phone") or "").strip() or None
+        data["message"] = data["message"].strip()
+        return data
+
+
+class ShareInput(Schema):
+    """Sharing a pending session again; ``expires_at`` gives the offer a new expiry (null: none)."""
+
+    expires_at = Instant(allow_none=True)
 
 
 class ExpertBookingCreate(Schema):
@@ -139,6 +186,22 @@ class ExpertBookingCreate(Schema):
     start = Instant(required=True)
     duration_minutes = fields.Integer(strict=True, validate=validate.Range(min=5, max=24 * 60))
     custom_time = fields.Boolean(load_default=False)
-    name = fields.String(validate=validate.Length(max=200))
+    name = fields.String(validate=validate.Length(max=200), metadata={"description": "A one-off's title"})
     timezone = TimeZone()
     client = fields.Nested(ClientInput, required=True)
+    price = fields.Nested(Money, allow_none=True, metadata={"description": "A one-off's price; null is free"})
+    payment_options = fields.List(fields.String(validate=validate.OneOf(("online", "outside"))),
+                                  metadata={"description": "How a one-off's client may pay"})
+    expires_at = Instant(allow_none=True, metadata={"description": "The offer lapses then: the time is free again"})
+
+    @validates_schema
+    def _one_off_terms(self, data: dict, **kwargs) -> None:
+        if data.get("service"):
+            for key in ("price", "payment_options"):
+                if key in data:
+                    raise ValidationError("A service's own price and payment options apply; leave this out.", key)
+            return
+        if data.get("price") and data["price"]["amount"] > 0 and not data.get("payment_options"):
+            raise ValidationError("Choose how the client pays.", "payment_options")
+        if data.get("payment_options") and not (data.get("price") and data["price"]["amount"] > 0):
+            raise ValidationError("A free session takes no payment options; set a price.", "payment_options")

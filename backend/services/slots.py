@@ -46,12 +46,22 @@ def engine_rules(service: Service) -> engine.ServiceRules:
 def blocking_clause(now):
     """Bookings that hold their time: confirmed, pending, and holds that have not expired.
 
-    An expired hold stops blocking at once, with no cron: the clause is evaluated at ``now``.
+    A pending session the expert set up, and its card payment (``pending_payment`` without a hold),
+    keep the time reserved until the offer's ``expires_at``, if it has one. An expired hold or a
+    lapsed offer stops blocking at once, with no cron: the clause is evaluated at ``now``.
     """
     return or_(
-        Booking.status.in_(("confirmed", "pending")),
+        Booking.status == "confirmed",
+        and_(Booking.status.in_(("pending", "pending_payment")), Booking.hold_expires_at.is_(None),
+             or_(Booking.expires_at.is_(None), Booking.expires_at > now)),
         and_(Booking.status == "pending_payment", Booking.hold_expires_at > now),
     )
+
+
+def reserved_by_expert(booking: Booking, now: datetime) -> bool:
+    """``blocking_clause`` for one booking the expert set up: its time stays reserved, no hold counts down."""
+    return (booking.source == "expert" and booking.status in ("pending", "pending_payment")
+            and booking.hold_expires_at is None and (booking.expires_at is None or booking.expires_at > now))
 
 
 def _busy_statement(exclude: bool):

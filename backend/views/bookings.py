@@ -51,7 +51,7 @@ def booking_view(booking: Booking, *, manage_url: str | None = None, tz: str | N
         "start": iso_in(booking.start, tz),
         "end": iso_in(booking.end, tz),
         "timezone": tz,
-        "service": {"slug": booking.service.slug, "name": booking.service.name, "kind": booking.service.kind},
+        "service": {"slug": booking.service.slug, "name": booking.session_name, "kind": booking.service.kind},
         "expert": {"slug": booking.expert.slug, "name": booking.expert.name},
         "client": {"name": booking.client.name, "email": booking.client.email},
         "location": private_location(booking),
@@ -65,6 +65,8 @@ def booking_view(booking: Booking, *, manage_url: str | None = None, tz: str | N
     dates = series_dates(booking)
     if dates is not None:
         view["sessions"] = [{"start": iso_in(start, tz), "end": iso_in(end, tz)} for start, end in dates]
+    if booking.expires_at is not None:
+        view["expires_at"] = iso_in(booking.expires_at, tz)
     if manage_url:
         view["manage_url"] = manage_url
     return view

@@ -27,6 +27,26 @@ class BookingRequest:
     payment_option: str | None = None
 
 
+def answer_errors(questions: list[dict[str, Any]], answers: dict[str, Any]) -> dict[str, list[str]]:
+    """What is wrong with ``answers`` to a service's ``questions``, keyed ``answers.<id>`` (empty: nothing)."""
+    errors: dict[str, list[str]] = {}
+    known = {q["id"]: q for q in questions or []}
+    for qid in answers:
+        if qid not in known:
+            errors[f"answers.{qid}"] = ["Unknown question."]
+    for qid, q in known.items():
+        value = answers.get(qid)
+        if q.get("required") and (value is None or value == "" or value is False):
+            errors[f"answers.{qid}"] = ["This question needs an answer."]
+        elif value is not None and not isinstance(value, (str, bool)):
+            errors[f"answers.{qid}"] = ["Answer with text."]
+        elif isinstance(value, str) and len(value) > 5000:
+            errors[f"answers.{qid}"] = ["Keep the answer under 5000 characters."]
+        elif q.get("type") == "select" and value and value not in q.get("options", []):
+            errors[f"answers.{qid}"] = ["Choose one of the options."]
+    return errors
+
+
 def validate_request(service: Service, req: BookingRequest) -> None:
     """Check ``req`` against the service (phone, questions, payment option, time or session);
     drop what the service does not ask for. Raises ValidationError with every field at fault."""
@@ -37,20 +57,7 @@ def validate_request(service: Service, req: BookingRequest) -> None:
         req.client_phone = None
     if not service.message:
         req.message = ""
-    known = {q["id"]: q for q in service.questions or []}
-    for qid in req.answers:
-        if qid not in known:
-            errors[f"answers.{qid}"] = ["Unknown question."]
-    for qid, q in known.items():
-        value = req.answers.get(qid)
-        if q.get("required") and (value is None or value == "" or value is False):
-            errors[f"answers.{qid}"] = ["This question needs an answer."]
-        elif value is not None and not isinstance(value, (str, bool)):
-            errors[f"answers.{qid}"] = ["Answer with text."]
-        elif isinstance(value, str) and len(value) > 5000:
-            errors[f"answers.{qid}"] = ["Keep the answer under 5000 characters."]
-        elif q.get("type") == "select" and value and value not in q.get("options", []):
-            errors[f"answers.{qid}"] = ["Choose one of the options."]
+    errors.update(answer_errors(service.questions, req.answers))
     options = service.payment_options or []
     if options:
         if req.payment_option is None and len(options) == 1:
