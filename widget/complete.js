@@ -13,9 +13,7 @@ import { t, fmt } from './i18n.js';
 import { publicBooking } from './messenger.js';
 import { summary, announce, errorText, bookingLocation } from './ui.js';
 import { zoneField } from './calendar.js';
-import { field, questionFields, missingAnswers, answersBody, showErrors, fieldMessages, paymentSection } from './form.js';
-
-const PHONE = /^\+?[0-9 ().-]{5,30}$/;
+import { PHONE, field, questionFields, missingAnswers, answersBody, showErrors, fieldMessages, paymentSection } from './form.js';
 
 export function completionViews(ctx) {
   const { S } = ctx;

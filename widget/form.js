@@ -5,6 +5,9 @@
 import { h, add, id, $ } from './dom.js';
 import { t, fmt } from './i18n.js';
 
+// A phone number as clients type it (+1 617 555 0100, 06 12 34 56 78).
+export const PHONE = /^\+?[0-9 ().-]{5,30}$/;
+
 // One labelled control (input, textarea, select or checkbox) with its error slot; `key` is the API's
 // field path (client.phone, answers.goal), which showErrors matches.
 export function field(key, label, o) {

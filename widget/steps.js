@@ -6,7 +6,7 @@ import { post as apiPost, paths, uuid } from './api.js';
 import { t, fmt, lang } from './i18n.js';
 import { params, post as send, embedded, hostOrigin, wid, publicBooking } from './messenger.js';
 import { summary, announce, errorText, bookingLocation } from './ui.js';
-import { field, questionFields, missingAnswers, answersBody, showErrors, fieldMessages, paymentSection } from './form.js';
+import { PHONE, field, questionFields, missingAnswers, answersBody, showErrors, fieldMessages, paymentSection } from './form.js';
 import { S, cfg, go, topbar, heading, serviceHeader, picker } from './app.js';
 
 const view = $('#view');
@@ -14,7 +14,6 @@ const view = $('#view');
 // ---- step: details ------------------------------------------------------------------------
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const PHONE = /^\+?[0-9 ().-]{5,30}$/;
 
 function fieldErrors() {
   const s = S.service;
