@@ -12,7 +12,11 @@ PYTEST_WORKERS ?= 2
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# caldav needs niquests, whose urllib3-future otherwise replaces urllib3 itself (a .pth file) and
+	# breaks requests' users (schemathesis); built this way it lives beside urllib3 as urllib3_future.
+	$(BIN)/python -m pip uninstall --quiet --yes urllib3-future 2>/dev/null || true
+	URLLIB3_NO_OVERRIDE=1 $(BIN)/python -m pip install --quiet --no-binary urllib3-future -e '.[test]'
+	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps urllib3
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

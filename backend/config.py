@@ -58,6 +58,10 @@ class Settings:
     #: Keys retired by a rotation: they still open what they signed (links, feeds, sessions), never sign.
     previous_secret_keys: tuple[str, ...] = ()
     rate_limits: dict[str, int] = field(default_factory=dict)
+    #: Read (and write back to) calendar servers on loopback/private addresses too (own network, tests).
+    calendar_allow_private: bool = False
+    #: Minutes between two syncs of each calendar source by ``kairos worker``.
+    calendar_sync_minutes: int = 10
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -104,6 +108,10 @@ class Settings:
             webhook_allow_private=_flag(env, "KAIROS_WEBHOOK_ALLOW_PRIVATE"),
             trusted_proxies=_count(env, "KAIROS_TRUSTED_PROXIES"),
             previous_secret_keys=_previous_keys(env.get("KAIROS_SECRET_KEY_PREVIOUS", "")),
+            # A calendar server on the local network is allowed by its own setting or by the webhooks' one.
+            calendar_allow_private=(_flag(env, "KAIROS_CALENDAR_ALLOW_PRIVATE")
+                                    or _flag(env, "KAIROS_WEBHOOK_ALLOW_PRIVATE")),
+            calendar_sync_minutes=_minutes(env, "KAIROS_CALENDAR_SYNC_MINUTES", 10),
         )
 
 
@@ -128,6 +136,14 @@ def _count(env: Mapping[str, str], name: str) -> int:
     value = env.get(name, "0").strip() or "0"
     if not value.isdigit() or int(value) > 10:
         raise ConfigError(f"{name} must be a whole number from 0 to 10")
+    return int(value)
+
+
+def _minutes(env: Mapping[str, str], name: str, default: int) -> int:
+    """A whole number of minutes from 1 to 1440."""
+    value = env.get(name, "").strip() or str(default)
+    if not value.isdigit() or not 1 <= int(value) <= 1440:
+        raise ConfigError(f"{name} must be a whole number of minutes from 1 to 1440")
     return int(value)
 
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
-from backend.statuses import BookingStatus, LeadStatus, OutboxStatus, PaymentStatus, values
+from backend.statuses import BookingStatus, CalendarStatus, LeadStatus, OutboxStatus, PaymentStatus, values
 from backend.types import UTCDateTime, utcnow
 
 # Kinds and options live here once (statuses in backend/statuses.py); schemas and services import them.
@@ -336,3 +337,50 @@ class ClientPackage(db.Model):
     credits_used: Mapped[int] = mapped_column(Integer, default=0)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarType(StrEnum):
+    """Where an expert's busy times come from: a CalDAV calendar or a read-only ICS feed."""
+
+    CALDAV = "caldav"
+    ICS = "ics"
+
+
+class CalendarSource(db.Model):
+    """One of the expert's own calendars whose busy events block their time."""
+
+    __tablename__ = "calendar_source"
+    # Every worker pass asks which sources are due: an index range scan, however many experts there are.
+    __table_args__ = (Index("ix_calendar_source_next_sync_at", "next_sync_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: public_id("cal"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(String(2000))
+    username: Mapped[str | None] = mapped_column(String(320))
+    # Fernet token (key derived from KAIROS_SECRET_KEY, see calendars/secrets.py); never returned.
+    password_encrypted: Mapped[str | None] = mapped_column(Text)
+    # CalDAV only: bookings are written to this calendar as events.
+    write_bookings: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=CalendarStatus.PENDING)
+    last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Claimed by a worker (pushed forward) before it syncs: two workers never sync one source at once.
+    next_sync_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarBusy(db.Model):
+    """A busy interval of a calendar source, as last synced (pieces of at most a day, see calendars/expand.py)."""
+
+    __tablename__ = "calendar_busy"
+    __table_args__ = (
+        # Serves the slots query's third branch, like ix_booking_expert_start.
+        Index("ix_calendar_busy_expert_start", "expert_id", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("calendar_source.id", ondelete="CASCADE"), index=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"))
+    start: Mapped[datetime] = mapped_column(UTCDateTime)
+    end: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -53,6 +53,14 @@ class OutboxStatus(StrEnum):
     PARKED = "parked"
 
 
+class CalendarStatus(StrEnum):
+    """A calendar source's health: never synced yet, last sync worked, last sync failed."""
+
+    PENDING = "pending"
+    OK = "ok"
+    FAILING = "failing"
+
+
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
     """The values of ``enum``, for a schema's ``OneOf``."""
     return tuple(member.value for member in enum)

@@ -33,6 +33,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from backend import notifications
+from backend.calendars import delivery as calendar_delivery
+from backend.calendars import sync as calendar_sync
 from backend.extensions import db
 from backend.links import Links, links_for
 from backend.models import Booking, OutboxMessage, Service, WebhookEndpoint
@@ -176,6 +178,8 @@ def _deliver_one(session: Session, message_id: int, now: datetime, links: Links,
 def _prepare(session: Session, row: OutboxMessage, links: Links):
     """Read what the delivery needs from the database; return the network part as a callable."""
     payload = dict(row.payload)
+    if calendar_delivery.handles(row):
+        return calendar_delivery.prepare(session, row, links, send_mail)
     if row.kind == "webhook":
         endpoint = session.get(WebhookEndpoint, payload["endpoint_id"])
         if endpoint is None or not endpoint.active:
@@ -264,6 +268,41 @@ def _schedule_reminders(session: Session, now: datetime) -> int:
     return queued
 
 
+# --- the experts' calendars --------------------------------------------------------------------
+
+def sync_calendar(session: Session, settings: Any, source_id: str, now: datetime | None = None) -> None:
+    """Refresh one calendar source: read what to fetch, fetch with no transaction open, record its busy
+    times and health in one transaction. A calendar that fails is recorded as failing, never raised."""
+    now = now or utcnow()
+    try:
+        plan = calendar_sync.read_plan(session, source_id, settings, now)
+    finally:
+        session.commit()  # end the read: nothing stays open while a calendar server answers
+    if plan is None:
+        return
+    outcome = calendar_sync.fetch_busy(plan, allow_private=settings.calendar_allow_private)
+    try:
+        calendar_sync.record(session, source_id, now, outcome)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+
+
+def sync_calendars(session: Session, settings: Any, now: datetime | None = None) -> int:
+    """Sync the calendar sources that are due (a few per pass, so slow servers delay the outbox little)."""
+    now = now or utcnow()
+    try:
+        ids = calendar_sync.claim_due(session, now, timedelta(minutes=settings.calendar_sync_minutes))
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    for source_id in ids:
+        sync_calendar(session, settings, source_id, now)
+    return len(ids)
+
+
 # --- housekeeping -----------------------------------------------------------------------------
 
 def housekeeping(session: Session, now: datetime | None = None) -> int:
@@ -288,6 +327,7 @@ def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = No
                 if time.monotonic() - last_reminders >= REMINDER_EVERY_SECONDS:
                     schedule_reminders(db.session)
                     last_reminders = time.monotonic()
+                sync_calendars(db.session, app.config["KAIROS"])  # only the sources that are due
                 if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
                     housekeeping(db.session)
                     last_housekeeping = time.monotonic()

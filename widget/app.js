@@ -13,7 +13,7 @@ import { t, fmt, setLanguage, chooseLanguage, defaultHour12, detectTimeZone } fr
 import { createPicker, firstRange, fetchSlots } from './calendar.js';
 import { params, post as send, on, watchSize, embedded } from './messenger.js';
 import { applyTheme } from './theme.js';
-import { locationLabel, locationIcon, announce, focusHeading, errorText } from './ui.js';
+import { locationLabel, locationIcon, announce, focusHeading, errorText, whenText } from './ui.js';
 
 export const cfg = JSON.parse($('#kairos-config').textContent);
 setBase(cfg.api);
@@ -268,7 +268,7 @@ export function serviceHeader(withSlot) {
       h('p', { class: 'svc-title', text: s.name }),
       h('p', { class: 'meta' }, serviceMeta(s)),
       withSlot && S.slot ? h('p', { class: 'meta when' }, icon('calendar'),
-        `${fmt.date(S.slot.start, S.tz)}, ${fmt.range(S.slot.start, S.slot.end, S.tz, S.hour12)}`) : null));
+        whenText(S.slot.start, S.slot.end, S.slot.location || s.location, S.tz, S.hour12)) : null));
 }
 
 // ---- step: time -------------------------------------------------------------------------

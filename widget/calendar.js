@@ -8,6 +8,7 @@
 import { get, paths } from './api.js';
 import { h, replace, icon, id } from './dom.js';
 import { t, fmt, todayIn, firstDay, timeZones } from './i18n.js';
+import { placeTime } from './ui.js';
 
 const pad = (n) => String(n).padStart(2, '0');
 export const ymd = (y, m, d) => `${y}-${pad(m + 1)}-${pad(d)}`;
@@ -260,9 +261,7 @@ export function createPicker(o) {
     replace(timesCol,
       h('h2', { class: 'times-h', id: listId, text: fmt.day(st.day) }),
       h('ul', { class: 'times', 'aria-labelledby': listId },
-        slots.map((slot) => h('li', null, h('button', {
-          type: 'button', class: 'time', onclick: () => o.onPick(slot),
-        }, fmt.time(slot.start, st.tz, st.hour12))))));
+        slots.map((slot) => h('li', null, timeButton(slot)))));
   }
 
   // ---- group / series / mini: list of scheduled dates -------------------------
@@ -320,9 +319,7 @@ export function createPicker(o) {
       // One place for the whole day is said once, under the date.
       const places = new Set(slots.map((x) => placeOf(x.location)));
       const common = places.size === 1 ? [...places][0] : '';
-      const timeList = (list) => h('ul', { class: 'times' }, list.map((slot) => h('li', null, h('button', {
-        type: 'button', class: 'time', onclick: () => o.onPick(slot),
-      }, fmt.time(slot.start, st.tz, st.hour12)))));
+      const timeList = (list) => h('ul', { class: 'times' }, list.map((slot) => h('li', null, timeButton(slot))));
       // Mini sessions at several places on one day: each place with its own times.
       const byPlace = mini && !common
         ? [...places].map((place) => [h('p', { class: 'sess-place' }, icon('pin'), place),
@@ -350,8 +347,22 @@ export function createPicker(o) {
     if (focused) listBox.querySelector('.sess-days li:last-child .sess-btn')?.focus();
   }
 
+  // A time to pick; at an in-person place on another clock, the place's time first and the client's below it.
+  function timeButton(slot) {
+    const place = placeTime(slot.location || o.service.location, slot.start, null, st.tz, st.hour12);
+    return h('button', { type: 'button', class: place ? 'time two-clocks' : 'time', onclick: () => o.onPick(slot),
+      'aria-label': place ? place.text : null },
+      place ? [h('span', { text: place.there }), h('span', { class: 'yours', text: place.here })]
+        : fmt.time(slot.start, st.tz, st.hour12));
+  }
+
   function placeOf(loc) {
     return loc ? [loc.name, loc.address].filter(Boolean).join(', ') : '';
+  }
+
+  function sessionTime(slot) {
+    const place = placeTime(slot.location || o.service.location, slot.start, slot.end, st.tz, st.hour12);
+    return place ? place.text : fmt.range(slot.start, slot.end, st.tz, st.hour12);
   }
 
   function sessionButton(slot, withPlace) {
@@ -359,7 +370,7 @@ export function createPicker(o) {
     const dates = Array.isArray(slot.sessions) && slot.sessions.length > 1
       ? slot.sessions.map((x) => fmt.dateShort(x.start || x, st.tz)).join(' · ') : '';
     return h('button', { type: 'button', class: 'sess-btn', onclick: () => o.onPick(slot) },
-      h('span', { class: 'sess-time' }, icon('clock'), fmt.range(slot.start, slot.end, st.tz, st.hour12)),
+      h('span', { class: 'sess-time' }, icon('clock'), sessionTime(slot)),
       where ? h('span', { class: 'sess-meta' }, icon('pin'), where) : null,
       dates ? h('span', { class: 'sess-meta' }, icon('calendar'), dates) : null,
       h('span', { class: 'sess-seats', text: t('seats', { n: slot.seats_left }) }));

@@ -76,6 +76,8 @@ export default {
   google: 'Google Agenda',
   manage: 'Déplacer ou annuler',
   join: 'Rejoindre l’appel',
+  place_time: '{time} heure de {city}',
+  your_time: '{time} chez vous',
   book_more: 'Réserver un autre horaire',
   e_taken: 'Cet horaire vient d’être pris. Choisissez-en un autre.',
   e_network: 'Impossible de joindre le service de réservation. Vérifiez votre connexion et réessayez.',

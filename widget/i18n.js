@@ -78,6 +78,8 @@ const en = {
   google: 'Google Calendar',
   manage: 'Reschedule or cancel',
   join: 'Join the call',
+  place_time: '{time} {city} time',
+  your_time: '{time} your time',
   book_more: 'Book another time',
   e_taken: 'That time was just taken. Please pick another.',
   e_network: 'We couldn’t reach the booking service. Check your connection and try again.',

@@ -5,7 +5,7 @@ import { h, replace, icon, $ } from './dom.js';
 import { post as apiPost, paths, uuid } from './api.js';
 import { t, fmt, lang } from './i18n.js';
 import { params, post as send, embedded, hostOrigin, wid, publicBooking } from './messenger.js';
-import { summary, announce, errorText, bookingLocation } from './ui.js';
+import { summary, announce, errorText, bookingLocation, whenText } from './ui.js';
 import { PHONE, field, questionFields, missingAnswers, answersBody, showErrors, fieldMessages, paymentSection } from './form.js';
 import { S, cfg, go, topbar, heading, serviceHeader, picker } from './app.js';
 
@@ -64,7 +64,7 @@ function reviewView() {
   if (options.length && !options.includes(S.payment)) S.payment = options[0];
   const rows = [
     [t('service'), `${s.name} · ${fmt.duration(s.duration_minutes)}`, null],
-    [t('when'), `${fmt.date(S.slot.start, S.tz)}, ${fmt.range(S.slot.start, S.slot.end, S.tz, S.hour12)} (${S.tz})`, 'time'],
+    [t('when'), whenText(S.slot.start, S.slot.end, S.slot.location || s.location, S.tz, S.hour12, true), 'time'],
     [t('where'), bookingLocation(S.slot.location || s.location), null],
     [t('you'), [f.name, f.email, f.phone].filter(Boolean).join(' · '), 'details'],
   ];

@@ -20,6 +20,31 @@ export function bookingLocation(loc) {
   return place || locationLabel(loc);
 }
 
+// An in-person session happens on the place's clock: "10:00 AM Boston time · 7:00 AM your time".
+// Null when the location is not a place or the client's clock reads the same (the server fills in
+// the place's zone: its own, else the expert's). Without `end`, single times instead of ranges.
+export function placeTime(loc, start, end, tz, hour12) {
+  const zone = loc && loc.type === 'in_person' && loc.timezone;
+  if (!zone) return null;
+  const when = (z) => (end ? fmt.range(start, end, z, hour12) : fmt.time(start, z, hour12));
+  const yours = when(tz);
+  const atPlace = when(zone);
+  if (atPlace === yours && fmt.date(start, zone) === fmt.date(start, tz)) return null;
+  const city = loc.city || zone.split('/').pop().replace(/_/g, ' ');
+  const there = t('place_time', { time: atPlace, city });
+  const sameDay = fmt.date(start, zone) === fmt.date(start, tz);
+  const here = t('your_time', { time: sameDay ? yours : `${fmt.dateShort(start, tz)} ${yours}` });
+  return { zone, there, here, text: `${there} · ${here}` };
+}
+
+// "Monday, December 7, 2026, 10:00 AM – 10:20 AM Boston time · 7:00 AM – 7:20 AM your time" at a place on
+// another clock, else the date and range in `tz` (followed by the zone's name when `withZone`).
+export function whenText(start, end, loc, tz, hour12, withZone = false) {
+  const place = placeTime(loc, start, end, tz, hour12);
+  if (place) return `${fmt.date(start, place.zone)}, ${place.text}`;
+  return `${fmt.date(start, tz)}, ${fmt.range(start, end, tz, hour12)}${withZone ? ` (${tz})` : ''}`;
+}
+
 // The booking's time and place, with the private details (call link, phone, address) it carries.
 export function summary(b, { tz, hour12, expert }) {
   const loc = b.status === 'cancelled' ? null : b.location || null;
@@ -36,10 +61,11 @@ export function summary(b, { tz, hour12, expert }) {
     if (loc.details) where.push(h('span', { class: 'pre', text: loc.details }));
   }
   const expertName = (b.expert && b.expert.name) || (expert && expert.name);
+  const place = placeTime(loc, b.start, b.end, tz, hour12);
   return h('dl', { class: 'summary' },
     row('calendar', t('when'), [
-      h('span', { class: 'strong', text: fmt.date(b.start, tz) }),
-      h('span', { text: `${fmt.range(b.start, b.end, tz, hour12)} · ${zoneText(tz, b.start)}` })]),
+      h('span', { class: 'strong', text: fmt.date(b.start, place ? place.zone : tz) }),
+      h('span', { text: place ? place.text : `${fmt.range(b.start, b.end, tz, hour12)} · ${zoneText(tz, b.start)}` })]),
     row('user', t('service'), [h('span', { class: 'strong', text: b.service ? b.service.name : '' }), expertName ? h('span', { text: expertName }) : null]),
     loc ? row(locationIcon(loc), t('where'), where) : null);
 }

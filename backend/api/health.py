@@ -3,7 +3,8 @@
 ``/healthz`` says whether this process can serve bookings: the database answers and its schema is
 the one this code expects (a deploy that forgot ``kairos migrate`` is not ready). It also reports
 the outbox backlog, which is how a stopped ``kairos worker`` shows itself before clients notice
-missing emails; a backlog alone does not make the process unready.
+missing emails; a backlog alone does not make the process unready. ``calendars.failing`` counts the
+experts' calendar sources whose last sync failed.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend.calendars import sync as calendar_sync
 from backend.extensions import db
 from backend.models import OutboxMessage
 from backend.types import utcnow
@@ -55,6 +57,8 @@ def check() -> tuple[bool, dict[str, Any]]:
             OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now))
         report["outbox"] = {"due": due, "parked": parked,
                             "oldest_due_seconds": int((now - oldest).total_seconds()) if oldest else 0}
+        # Failing calendars keep their last busy times, so they do not make the process unready.
+        report["calendars"] = {"failing": calendar_sync.failing_count(db.session())}
     return ready, report
 
 

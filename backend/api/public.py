@@ -6,6 +6,7 @@ from typing import Any
 from flask import jsonify, request
 from flask_smorest import Blueprint
 
+from backend import places
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.links import app_links
@@ -85,7 +86,8 @@ def get_slots(expert: str, service: str, start, end, timezone: str):
             item = {"start": iso_in(slot.start, timezone), "end": iso_in(slot.end, timezone),
                     "seats_left": slot.seats_left, "session": session.id}
             # The place of a group, series or mini session is public (API.md).
-            item["location"] = session.location or views.public_location(found)
+            item["location"] = (places.with_zone(session.location, found.expert.timezone) if session.location
+                                else views.public_location(found))
             if found.kind == "series":
                 item["sessions"] = [{"start": iso_in(s.start, timezone), "end": iso_in(s.end, timezone)}
                                     for s in found.service_sessions]

@@ -14,7 +14,9 @@ from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from marshmallow import ValidationError as SchemaError
 
-from backend import outbox
+from backend import outbox, worker
+from backend.calendar_schemas import CalendarCreate
+from backend.calendars import sources
 from backend.dashboard import actions, auth, formatting, forms
 from backend.errors import DomainError, RateLimited
 from backend.extensions import db
@@ -25,6 +27,7 @@ from backend.ratelimit import limit
 from backend.schemas import CancelInput
 from backend.services import bookings, dashboard, experts, leads
 from backend.services.bookings import completion
+from backend.statuses import CalendarStatus
 from backend.types import utcnow
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -257,3 +260,80 @@ def _act(action: Callable[[], Any], done: str | Callable[[Any], Any],
             after(result)
         flash(done(result) if callable(done) else done, "success")
     return redirect(url_for("dashboard.home"))
+
+
+# --- the expert's calendars: the same services and request schema as /api/v1/admin/calendars --------
+
+#: What each status means to the expert, in the list.
+STATUS_TEXT = {CalendarStatus.PENDING: "Not read yet", CalendarStatus.OK: "Up to date",
+               CalendarStatus.FAILING: "Cannot be read"}
+
+
+def _page(values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+          status: int = 200) -> ResponseReturnValue:
+    expert = auth.current_expert()
+    rows = sources.list_sources(db.session(), expert.id)
+    return render_template("dashboard/calendars.html", expert=expert, tz=expert.timezone, calendars=rows,
+                           status_text=STATUS_TEXT, values=values or {"type": "caldav"}, errors=errors or {}), status
+
+
+@bp.get("/calendars")
+@auth.login_required
+def calendars() -> ResponseReturnValue:
+    """The expert's calendars, their health, and the form to connect another."""
+    return _page()
+
+
+@bp.post("/calendars")
+@auth.login_required
+def add_calendar() -> ResponseReturnValue:
+    """Connect a calendar and read it at once, so the expert sees whether it works."""
+    form = request.form
+    values = {"type": form.get("type", ""), "url": form.get("url", "").strip(),
+              "username": form.get("username", "").strip(), "write_bookings": form.get("write_bookings") == "on"}
+    data = {key: value for key, value in values.items() if value not in ("", None)}
+    if form.get("password"):
+        data["password"] = form["password"]
+    settings = current_app.config["KAIROS"]
+    try:
+        loaded = CalendarCreate().load(data)
+        source = sources.add_source(db.session(), auth.current_expert(), loaded, secret_key=settings.secret_key,
+                                    allow_private=settings.calendar_allow_private)
+        db.session.commit()
+    except SchemaError as error:
+        messages = error.messages if isinstance(error.messages, dict) else {"url": error.messages}
+        return _page(values, {k: " ".join(v) if isinstance(v, list) else str(v) for k, v in messages.items()}, 422)
+    except DomainError as error:
+        db.session.rollback()
+        return _page(values, {k: " ".join(v) for k, v in (error.fields or {"url": [error.message]}).items()}, 422)
+    worker.sync_calendar(db.session(), settings, source.id)
+    _flash_health(source.id, "Calendar connected.")
+    return redirect(url_for("dashboard.calendars"))
+
+
+@bp.post("/calendars/<calendar_id>/sync")
+@auth.login_required
+def sync_calendar(calendar_id: str) -> ResponseReturnValue:
+    """Read a calendar now (also how to test it after fixing its address or password on the server)."""
+    source = sources.get_source(db.session(), auth.current_expert().id, calendar_id)
+    worker.sync_calendar(db.session(), current_app.config["KAIROS"], source.id)
+    _flash_health(source.id, "Calendar read again.")
+    return redirect(url_for("dashboard.calendars"))
+
+
+@bp.post("/calendars/<calendar_id>/remove")
+@auth.login_required
+def remove_calendar(calendar_id: str) -> ResponseReturnValue:
+    """Disconnect a calendar: its busy times stop blocking at once."""
+    sources.remove_source(db.session(), sources.get_source(db.session(), auth.current_expert().id, calendar_id))
+    db.session.commit()
+    flash("Calendar removed. Its events no longer block your time.", "success")
+    return redirect(url_for("dashboard.calendars"))
+
+
+def _flash_health(calendar_id: str, done: str) -> None:
+    source = sources.get_source(db.session(), auth.current_expert().id, calendar_id)
+    if source.status == CalendarStatus.FAILING:
+        flash(f"{done} It cannot be read yet: {source.last_error}", "error")
+    else:
+        flash(f"{done} Its busy times now block your availability.", "success")

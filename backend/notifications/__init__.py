@@ -10,7 +10,8 @@ here; ``backend.worker`` delivers). What each event queues:
 - expert email (to ``notification_email or email``): new booking, reschedule,
   cancellation with the client's message — not for changes the expert made;
 - one webhook row per active endpoint subscribed to the API.md type, the event id
-  fixed now so retries resend the same id.
+  fixed now so retries resend the same id;
+- one ``calendar`` row per write-back calendar of the expert (``calendars/writeback.py``).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.calendars import writeback
 from backend.models import Booking, OutboxMessage, WebhookEndpoint
 from backend.notifications import webhooks
 from backend.outbox import enqueue
@@ -36,6 +38,9 @@ EVENT_WEBHOOKS = {
     "payment_succeeded": "payment.succeeded",
     "payment_refunded": "payment.refunded",
 }
+
+#: Events that change what the expert's write-back calendar should show.
+WRITEBACK_EVENTS = ("created", "confirmed", "rescheduled", "cancelled", "payment_succeeded")
 
 
 def booking_event(db: Session, booking: Booking, event: str, *, actor: str = "system",
@@ -78,6 +83,8 @@ def booking_event(db: Session, booking: Booking, event: str, *, actor: str = "sy
 
     if types:
         _webhooks(db, booking, types)
+    if event in WRITEBACK_EVENTS and (booking.status == "confirmed" or event == "cancelled"):
+        writeback.booking_changed(db, booking)  # the expert's write-back calendars follow the booking
 
 
 def reminder(db: Session, booking: Booking) -> OutboxMessage:

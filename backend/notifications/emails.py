@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 from markupsafe import Markup
 
+from backend import places
 from backend.colours import brand_color, text_on
 from backend.links import Links
 from backend.models import Booking
@@ -65,6 +66,7 @@ TEXT: dict[str, dict[str, str]] = {
         "zone": "Times are in {tz} (UTC{offset}).",
         "manage": "Manage your booking", "complete": "Complete your booking",
         "video": "Video call", "phone": "Phone", "in_person": "In person", "custom": "",
+        "place_time": "{when} {city} time", "place_and_yours": "{there} · {yours} your time",
     },
     "fr": {
         "subject.booking_confirmed": "Confirmé : {service} avec {expert}, {date}",
@@ -93,6 +95,7 @@ TEXT: dict[str, dict[str, str]] = {
         "zone": "Heures en {tz} (UTC{offset}).",
         "manage": "Gérer votre réservation", "complete": "Finaliser votre réservation",
         "video": "Appel vidéo", "phone": "Téléphone", "in_person": "En personne", "custom": "",
+        "place_time": "{when} heure de {city}", "place_and_yours": "{there} · {yours} chez vous",
     },
 }
 
@@ -114,6 +117,24 @@ def utc_offset(instant: datetime, tz: str) -> str:
     """``+05:30`` for Asia/Kolkata: the reader sees which clock the times use."""
     offset = instant.astimezone(zone(tz)).strftime("%z")
     return f"{offset[:3]}:{offset[3:]}"
+
+
+def place_when(location: dict[str, Any] | None, expert_tz: str, start: datetime, end: datetime, tz: str,
+               lang: str) -> tuple[str, str] | None:
+    """For an in-person session whose place keeps another clock than the reader's: (the time at the
+    place, the time at the place · the reader's time), e.g. ``…, 10:00–10:30 Boston time · 07:00–07:30
+    your time``. None when the reader's clock reads the same."""
+    zone_name = places.place_zone(location, expert_tz)
+    if zone_name is None or location is None:
+        return None
+    at_place, yours = format_when(start, end, zone_name, lang), format_when(start, end, tz, lang)
+    if at_place == yours:
+        return None
+    t = TEXT[lang]
+    there = t["place_time"].format(when=at_place, city=places.city(location, zone_name))
+    # The reader's date is repeated only when it is another day than at the place.
+    same_day = at_place.split(", ")[0] == yours.split(", ")[0]
+    return there, t["place_and_yours"].format(there=there, yours=yours.split(", ")[-1] if same_day else yours)
 
 
 def location_line(location: dict[str, Any] | None, lang: str) -> str:
@@ -141,16 +162,21 @@ def build(topic: str, payload: dict[str, Any], booking: Booking, links: Links, *
     tz = expert.timezone if for_expert else payload.get("timezone") or booking.timezone
     start = datetime.fromisoformat(payload["start"])
     end = datetime.fromisoformat(payload["end"])
+    location = private_location(booking)
     when = format_when(start, end, tz, lang)
-    names = {"service": booking.session_name, "expert": expert.name, "client": client.name, "date": when}
+    place = place_when(location, expert.timezone, start, end, tz, lang)
+    names = {"service": booking.session_name, "expert": expert.name, "client": client.name,
+             "date": place[0] if place else when}
     subject = t[f"subject.{topic}"].format(**names)
+    if place:
+        when = place[1]
 
     # (label, value) rows shown in both parts; the HTML escapes every value.
     rows: list[tuple[str, str]] = [(t["when"], when)]
     if payload.get("previous_start"):
         previous = datetime.fromisoformat(payload["previous_start"])
         rows.append((t["previously"], format_when(previous, previous + (end - start), tz, lang)))
-    where = location_line(private_location(booking), lang)
+    where = location_line(location, lang)
     if where:
         rows.append((t["where"], where))
     if for_expert:

@@ -109,3 +109,26 @@ def feed(name: str, bookings: Iterable[Booking]) -> bytes:
                                      status="CONFIRMED", summary=summary, description="\n".join(lines),
                                      attendee=False))
     return cal.to_ical()
+
+
+def stored_events(booking: Booking) -> list[tuple[str, bytes]]:
+    """The booking as objects to store in the expert's CalDAV calendar: (UID, one-event calendar) each.
+
+    One object per UID (CalDAV servers refuse two UIDs in one resource); the same UIDs as the
+    invitations and the feed, so a calendar app that also imported those sees one event.
+    """
+    summary = f"{booking.service.name} – {booking.client.name}"
+    lines = [f"{booking.client.name} <{booking.client.email}>"]
+    if booking.client.phone:
+        lines.append(booking.client.phone)
+    if booking.message:
+        lines.append(booking.message)
+    objects = []
+    for index, s, e in _dates(booking, booking.start, booking.end):
+        cal = Calendar()
+        cal.add("prodid", PRODID)
+        cal.add("version", "2.0")
+        cal.add_component(_event(booking, s, e, index=index, sequence=booking.ics_sequence, status="CONFIRMED",
+                                 summary=summary, description="\n".join(lines), attendee=False))
+        objects.append((uid(booking.id, index), cal.to_ical()))
+    return objects

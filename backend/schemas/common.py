@@ -124,6 +124,9 @@ class LocationSchema(Schema):
     url = fields.Url(schemes={"http", "https"})
     phone = fields.String(validate=validate.Length(max=40))
     details = fields.String(validate=validate.Length(max=2000))
+    # An in-person place's clock (default: the expert's zone) and the city that names it ("Boston").
+    timezone = TimeZone()
+    city = fields.String(validate=validate.Length(max=100))
 
 
 class QuestionSchema(Schema):

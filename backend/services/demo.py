@@ -17,7 +17,7 @@ DEMO_SERVICES = [
      "max_advance_days": 60, "confirmation_note": "I will send you a short questionnaire before the call."},
     {"slug": "coaching-session", "name": "Coaching session", "kind": "personal", "duration_minutes": 60,
      "description": "A one-hour coaching session, in person at my studio or by phone.",
-     "location": {"type": "in_person", "address": "12 Harbour Street, Boston, MA"},
+     "location": {"type": "in_person", "address": "12 Harbour Street, Boston, MA", "city": "Boston"},
      "phone": "required", "message": True, "slot_interval_minutes": 30, "buffer_after_minutes": 15,
      "min_notice_minutes": 12 * 60, "max_advance_days": 60,
      "questions": [{"id": "goal", "label": "What would you like to work on?", "type": "textarea", "required": True}]},

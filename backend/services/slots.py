@@ -8,7 +8,7 @@ from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from backend import slot_engine as engine
-from backend.models import Availability, Booking, Service, ServiceSession
+from backend.models import Availability, Booking, CalendarBusy, Service, ServiceSession
 from backend.schemas import WEEKDAYS, parse_hhmm
 from backend.types import UTCDateTime
 
@@ -88,8 +88,16 @@ def _busy_statement(exclude: bool):
         ServiceSession.start < hi,
         ServiceSession.end > lo,
     )
+    # The expert's own calendars (cached by the worker, never fetched here): busy like a booking
+    # without buffers of its own; the service's buffers still keep slots clear of it.
+    calendars = select(CalendarBusy.start, CalendarBusy.end, literal(0), literal(0), literal(None)).where(
+        CalendarBusy.expert_id == expert,
+        CalendarBusy.start >= scan_from,  # pieces last at most a day (calendars/expand.py)
+        CalendarBusy.start < hi,
+        CalendarBusy.end > lo,
+    )
     # Unordered: the engine sorts the (nearly sorted) spans itself.
-    return union_all(bookings, sessions)
+    return union_all(bookings, sessions, calendars)
 
 
 _BUSY = {False: _busy_statement(False), True: _busy_statement(True)}
@@ -98,8 +106,9 @@ _BUSY = {False: _busy_statement(False), True: _busy_statement(True)}
 def load_busy(db: Session, service: Service, start: datetime, end: datetime, now: datetime,
               *, exclude_booking_id: str | None = None) -> list[engine.Busy]:
     """What blocks this expert's time in [start, end), whatever the service: personal bookings
-    that hold their time (see ``blocking_clause``), and every scheduled session (the expert is at
-    the workshop even before anyone books it). One query, two index range scans (UNION ALL)."""
+    that hold their time (see ``blocking_clause``), every scheduled session (the expert is at
+    the workshop even before anyone books it) and the busy times of the expert's own calendars.
+    One query, three index range scans (UNION ALL)."""
     params = {"expert_id": service.expert_id, "scan_from": start - MAX_BOOKING, "lo": start, "hi": end, "now": now}
     if exclude_booking_id:
         params["exclude_id"] = exclude_booking_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
+from backend import places
 from backend.models import Booking, Service
 from backend.timeutil import iso_in, iso_utc
 from backend.views.payments import payment_view
@@ -30,16 +31,17 @@ def series_dates(booking: Booking) -> list[tuple[datetime, datetime]] | None:
 def private_location(booking: Booking) -> dict[str, Any] | None:
     """Where the session happens, details included: shown only to the booking's client and expert."""
     if booking.session is not None and booking.session.location:
-        return dict(booking.session.location)
-    return dict(booking.service.location or {}) or None
+        return places.with_zone(dict(booking.session.location), booking.expert.timezone)
+    return places.with_zone(dict(booking.service.location or {}) or None, booking.expert.timezone)
 
 
 def public_location(service: Service) -> dict[str, Any]:
     """What a public page may show: the type only for personal services (API.md)."""
     location = service.location or {"type": "video"}
-    if service.kind == "personal":
-        return {"type": location.get("type", "video")}
-    return dict(location)
+    if service.kind == "personal":  # the kind, and for a place its clock (the address stays private)
+        public = {key: location[key] for key in ("type", "city") if location.get(key)}
+        return places.with_zone({"type": "video", **public}, service.expert.timezone)
+    return places.with_zone(dict(location), service.expert.timezone)
 
 
 def booking_view(booking: Booking, *, manage_url: str | None = None, tz: str | None = None) -> dict[str, Any]:
