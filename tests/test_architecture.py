@@ -13,6 +13,7 @@ from pathlib import Path
 BACKEND = Path(__file__).resolve().parent.parent / "backend"
 #: Modules that own a transaction: they call ``.commit()``; everything below them flushes.
 TRANSACTION_OWNERS = ("backend/api/", "backend/dashboard/routes.py", "backend/dashboard/auth.py",
+                      "backend/dashboard/common.py",  # the dashboard pages' save/act: each page's one commit
                       "backend/cli.py", "backend/worker.py", "backend/app.py", "backend/migrations/",
                       "backend/transactions.py")
 

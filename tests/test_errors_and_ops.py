@@ -78,7 +78,7 @@ def test_allowed_origins_limit_who_may_frame_the_widget(client, expert):
                             json={"allowed_origins": ["https://jane.example.com"]})
     assert response.status_code == 200
     csp = client.get("/widget/jane").headers["Content-Security-Policy"]
-    assert "frame-ancestors https://jane.example.com" in csp
+    assert "frame-ancestors https://jane.example.com 'self'" in csp  # 'self': the dashboard's preview
 
 
 def test_text_with_a_nul_character_is_refused_before_it_reaches_the_database(client, expert):

@@ -123,6 +123,16 @@ def test_set_password_command_asks_twice_refuses_bad_input_and_lets_the_expert_s
         assert experts.authenticate(db.session, "jane@example.com", "a-long-password") is not None
         assert experts.authenticate(db.session, "jane@example.com", "short") is None
 
+def _demo_token(app) -> dict[str, str]:
+    """A fresh API token of the demo expert (the seed prints one only the first time)."""
+    from backend.extensions import db
+    from backend.services import experts
+    with app.app_context():
+        token = experts.issue_token(db.session, experts.get_expert(db.session, "demo"))
+        db.session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
 def test_demo_seed_is_safe_twice(app):
     from backend.cli import demo
     runner = app.test_cli_runner()
@@ -131,8 +141,16 @@ def test_demo_seed_is_safe_twice(app):
     assert second.exit_code == 0
     client = app.test_client()
     services = client.get("/api/v1/experts/demo").get_json()["services"]
-    assert [s["slug"] for s in services] == ["intro-call", "coaching-session", "quick-question", "strategy-session"]
-    paid = services[-1]
+    # Every kind of the product, once, however often it is seeded (the follow-up is unlisted).
+    assert [s["slug"] for s in services] == ["intro-call", "coaching-session", "quick-question", "strategy-session",
+                                             "saturday-workshop", "career-change-course", "headshot-minis"]
+    assert [s["kind"] for s in services][4:] == ["group", "series", "mini"]
+    token = _demo_token(app)
+    minis = client.get("/api/v1/admin/services/headshot-minis/sessions", headers=token).get_json()["sessions"]
+    assert len(minis) == 6 and {m["location"]["name"] for m in minis} == {"Riverside Park", "Harbour Studio"}
+    workshop = client.get("/api/v1/admin/services/saturday-workshop/sessions", headers=token).get_json()["sessions"]
+    assert len(workshop) == 3
+    paid = services[3]
     assert paid["price"] == {"amount": 9000, "currency": "usd"}
     assert paid["payment_options"] == ["outside"]  # no Stripe keys here: online cannot be offered
 

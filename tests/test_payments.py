@@ -453,6 +453,29 @@ def test_an_expert_cancellation_refunds_in_full(app, client, expert, stripe):
     assert [p.status for p in payments(app, booking["id"])] == ["refunded"]
 
 
+def test_an_expert_may_cancel_as_the_policy_says_and_keep_the_payment(app, client, expert, stripe):
+    booking = _paid_booking(client, expert, stripe, policy={"refund": "none"})
+    response = client.post(f"/api/v1/admin/bookings/{booking['id']}/cancel", headers=expert["headers"],
+                           json={"reason": "No-show", "refund": "policy"})
+    assert response.status_code == 200, response.get_json()
+    assert [p.status for p in payments(app, booking["id"])] == ["succeeded"]
+    assert "refund_skipped" in event_types(app, booking["id"])
+
+
+@pytest.mark.parametrize("choice, status", [("full", "refunded"), ("policy", "succeeded")])
+def test_the_dashboards_cancel_page_offers_the_same_refund_choice(app, client, expert, stripe, choice, status):
+    from tests.test_dashboard import PASSWORD, csrf, set_password
+    booking = _paid_booking(client, expert, stripe, policy={"refund": "none"})
+    set_password(app)
+    client.post("/dashboard/login", data={"email": "jane@example.com", "password": PASSWORD, "csrf_token": csrf(client)})
+    page = client.get(f"/dashboard/bookings/{booking['id']}/cancel").text
+    assert "They paid 50.00 EUR by card" in page and "(no refund)" in page
+    response = client.post(f"/dashboard/bookings/{booking['id']}/cancel", data={
+        "csrf_token": csrf(client, f"/dashboard/bookings/{booking['id']}/cancel"), "refund": choice})
+    assert response.status_code == 302
+    assert [p.status for p in payments(app, booking["id"])] == [status]
+
+
 # --- Stripe down ------------------------------------------------------------------------------------
 
 def test_when_stripe_is_down_the_booking_is_held_and_the_widget_can_ask_again(database_url, tmp_path):

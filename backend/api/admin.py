@@ -18,9 +18,9 @@ from backend.schemas import (
     BookingEnvelope,
     BookingsPage,
     BookingsQuery,
-    CancelInput,
     ClientsEnvelope,
     ExpertBookingCreate,
+    ExpertCancelInput,
     LeadEnvelope,
     LeadsEnvelope,
     MiniDayCreate,
@@ -307,13 +307,15 @@ def share_booking(data: dict, booking_id: str):
 
 @blp.route("/bookings/<booking_id>/cancel", methods=["POST"])
 @login_required
-@blp.arguments(CancelInput)
+@blp.arguments(ExpertCancelInput)
 @blp.response(200, BookingEnvelope)
 def cancel_booking(data: dict, booking_id: str):
-    """Cancel any booking of the expert's (no client policy applies)."""
+    """Cancel any booking of the expert's (the client's cutoff does not apply); a paid booking is refunded
+    in full, or with ``"refund": "policy"`` as the service's cancellation policy says."""
     expert = current_expert()
     booking = bookings.cancel_booking(db.session, bookings.get_booking(db.session, expert, booking_id),
-                                      actor="expert", reason=data["reason"], now=utcnow())
+                                      actor="expert", reason=data["reason"], now=utcnow(),
+                                      refund_by_policy=data["refund"] == "policy")
     db.session.commit()
     checkout.after_booking_cancelled(db.session, booking)  # refunds sent to Stripe, outside the lock
     return {"booking": views.booking_view(booking, tz=expert.timezone)}

@@ -112,7 +112,8 @@ def _flow(expert: str, service: str | None, mode: str) -> Response:
     if service is not None:
         experts.get_service(db.session, found, service)
     # The expert decides which sites may frame their widget; empty means any.
-    ancestors = " ".join(found.allowed_origins) if found.allowed_origins else "*"
+    # The booking host itself may always frame it: the dashboard previews the widget.
+    ancestors = " ".join([*found.allowed_origins, "'self'"]) if found.allowed_origins else "*"
     config = {"api": "/api/v1", "expert": found.slug, "service": service, "mode": mode, "stripe": _stripe_config()}
     return _render_widget("index.html", config, ancestors if mode == "embed" else "'none'")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from backend.models import Booking
+from backend.models import Booking, ServiceSession
 from backend.timeutil import zone
 from backend.views.payments import payment_view
 
@@ -73,5 +73,10 @@ def status(code: str) -> str:
     return STATUS_LABELS.get(code, code.replace("_", " ").capitalize())
 
 
+def session_option(session: ServiceSession, tz: str) -> tuple[str, str]:
+    """A ``<select>`` option for a scheduled session: its id and when, in ``tz``."""
+    return session.id, time_range(session.start, session.end, tz)
+
+
 FILTERS = {"dash_datetime": date_time, "dash_range": time_range, "dash_iso": iso, "dash_payment": payment, "dash_payment_of": payment_of,
-           "dash_status": status}
+           "dash_status": status, "dash_money": money, "dash_session_option": session_option}

@@ -9,25 +9,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from marshmallow import ValidationError as SchemaError
 
-from backend import outbox, worker
-from backend.calendar_schemas import CalendarCreate
-from backend.calendars import sources
+from backend import outbox
 from backend.dashboard import actions, auth, formatting, forms
+from backend.dashboard.common import NAV
 from backend.errors import DomainError, RateLimited
 from backend.extensions import db
 from backend.links import app_links
-from backend.models import Booking, Expert
+from backend.models import Availability, Booking, Expert
 from backend.payments import checkout, outside
 from backend.ratelimit import limit
-from backend.schemas import CancelInput
+from backend.schemas import ExpertCancelInput
 from backend.services import bookings, dashboard, experts, leads
 from backend.services.bookings import completion
-from backend.statuses import CalendarStatus
 from backend.types import utcnow
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -43,6 +41,12 @@ MAX_EMAIL, MAX_PASSWORD = 320, 1024  # longer input is not hashed: nobody's pass
 @bp.app_template_global("dash_csrf_token")
 def _csrf_token_global() -> str:
     return auth.csrf_token()
+
+
+@bp.context_processor
+def _navigation() -> dict[str, Any]:
+    """The navigation on every signed-in page; a page of its own section is marked current."""
+    return {"nav": NAV, "section": request.endpoint}
 
 
 def _register_filters(state) -> None:
@@ -64,7 +68,7 @@ def _check_csrf() -> ResponseReturnValue | None:
 @bp.after_request
 def _page_headers(response: Response) -> Response:
     """No inline code, no framing, nothing cached: these pages show clients' personal data."""
-    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Content-Security-Policy"] = g.get("dashboard_csp", CSP)  # the embed preview sets its own
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -118,9 +122,22 @@ def home() -> ResponseReturnValue:
     expert = auth.current_expert()
     base_url = current_app.config["KAIROS"].base_url
     return render_template("dashboard/home.html", expert=expert, tz=expert.timezone,
-                           data=dashboard.overview(db.session, expert, utcnow()),
+                           data=dashboard.overview(db.session, expert, utcnow()), setup=_setup_steps(expert),
                            booking_url=f"{base_url}/book/{expert.slug}",
                            snippet=_embed_snippet(base_url, expert.slug))
+
+
+def _setup_steps(expert: Expert) -> list[tuple[str, str, bool]] | None:
+    """A new expert's checklist (label, link, done), or None once hours and a service exist."""
+    av = db.session.get(Availability, expert.id)
+    has_hours = bool(av and any(av.weekly.values()))
+    has_services = any(not s.archived for s in expert.services)
+    if has_hours and has_services:
+        return None
+    return [("Check your time zone and profile", url_for("dashboard.settings"), False),
+            ("Set your weekly hours", url_for("dashboard.availability"), has_hours),
+            ("Create a service", url_for("dashboard.new_service"), has_services),
+            ("Put the widget on your site", url_for("dashboard.embed"), False)]
 
 
 def _embed_snippet(base_url: str, slug: str) -> str:
@@ -135,21 +152,28 @@ def cancel_form(booking_id: str) -> ResponseReturnValue:
     """Ask before cancelling, with room for a message to the client."""
     expert = auth.current_expert()
     booking = bookings.get_booking(db.session, expert, booking_id)
-    return render_template("dashboard/cancel.html", expert=expert, tz=expert.timezone, booking=booking)
+    paid = [p for p in dashboard.payments_of(db.session, booking) if p.status == "succeeded"]
+    policy_refund = (booking.service.policy or {}).get("refund", "full")
+    return render_template("dashboard/cancel.html", expert=expert, tz=expert.timezone, booking=booking,
+                           paid=paid, policy_refund=policy_refund)
 
 
 @bp.post("/bookings/<booking_id>/cancel")
 @auth.login_required
 def cancel(booking_id: str) -> ResponseReturnValue:
-    """Cancel as the API's expert cancel does (no client policy; a paid booking is refunded in full)."""
+    """Cancel as the API's expert cancel does (no client cutoff; a paid booking is refunded in full, or as
+    the service's policy says when the expert chooses that)."""
     expert = auth.current_expert()
     try:
-        reason = CancelInput().load({"reason": request.form.get("reason", "").strip()})["reason"]
-    except SchemaError:
-        flash("Keep the message under 2000 characters.", "error")
+        data = ExpertCancelInput().load({"reason": request.form.get("reason", "").strip(),
+                                         "refund": request.form.get("refund", "full")})
+    except SchemaError as error:
+        flash("Choose how to refund." if "refund" in error.messages else "Keep the message under 2000 characters.",
+              "error")
         return redirect(url_for("dashboard.cancel_form", booking_id=booking_id))
     return _act(lambda: bookings.cancel_booking(db.session, bookings.get_booking(db.session, expert, booking_id),
-                                                actor="expert", reason=reason, now=utcnow()),
+                                                actor="expert", reason=data["reason"], now=utcnow(),
+                                                refund_by_policy=data["refund"] == "policy"),
                 "Booking cancelled. The client is told by email.",
                 after=lambda booking: checkout.after_booking_cancelled(db.session, booking))
 
@@ -245,10 +269,19 @@ def retry_message(message_id: int) -> ResponseReturnValue:
     return _act(lambda: outbox.retry_parked(db.session, expert.id, message_id), "Message queued to be sent again.")
 
 
+def _back() -> str:
+    """Where an action returns: the dashboard page the form names in ``next`` (the booking's own page),
+    else the overview. Only a path of this dashboard is followed, never another site."""
+    target = request.form.get("next", "")
+    if target.startswith("/dashboard/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("dashboard.home")
+
+
 def _act(action: Callable[[], Any], done: str | Callable[[Any], Any],
          after: Callable[[Any], None] | None = None) -> ResponseReturnValue:
     """Run an action as one unit of work; flash ``done`` (or ``done(result)``), or the domain error's own
-    message, and go back to the overview. ``after(result)`` runs once the unit committed (Stripe calls)."""
+    message, and go back (``_back``). ``after(result)`` runs once the unit committed (Stripe calls)."""
     try:
         result = action()
     except DomainError as error:
@@ -259,81 +292,4 @@ def _act(action: Callable[[], Any], done: str | Callable[[Any], Any],
         if after is not None:
             after(result)
         flash(done(result) if callable(done) else done, "success")
-    return redirect(url_for("dashboard.home"))
-
-
-# --- the expert's calendars: the same services and request schema as /api/v1/admin/calendars --------
-
-#: What each status means to the expert, in the list.
-STATUS_TEXT = {CalendarStatus.PENDING: "Not read yet", CalendarStatus.OK: "Up to date",
-               CalendarStatus.FAILING: "Cannot be read"}
-
-
-def _page(values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-          status: int = 200) -> ResponseReturnValue:
-    expert = auth.current_expert()
-    rows = sources.list_sources(db.session(), expert.id)
-    return render_template("dashboard/calendars.html", expert=expert, tz=expert.timezone, calendars=rows,
-                           status_text=STATUS_TEXT, values=values or {"type": "caldav"}, errors=errors or {}), status
-
-
-@bp.get("/calendars")
-@auth.login_required
-def calendars() -> ResponseReturnValue:
-    """The expert's calendars, their health, and the form to connect another."""
-    return _page()
-
-
-@bp.post("/calendars")
-@auth.login_required
-def add_calendar() -> ResponseReturnValue:
-    """Connect a calendar and read it at once, so the expert sees whether it works."""
-    form = request.form
-    values = {"type": form.get("type", ""), "url": form.get("url", "").strip(),
-              "username": form.get("username", "").strip(), "write_bookings": form.get("write_bookings") == "on"}
-    data = {key: value for key, value in values.items() if value not in ("", None)}
-    if form.get("password"):
-        data["password"] = form["password"]
-    settings = current_app.config["KAIROS"]
-    try:
-        loaded = CalendarCreate().load(data)
-        source = sources.add_source(db.session(), auth.current_expert(), loaded, secret_key=settings.secret_key,
-                                    allow_private=settings.calendar_allow_private)
-        db.session.commit()
-    except SchemaError as error:
-        messages = error.messages if isinstance(error.messages, dict) else {"url": error.messages}
-        return _page(values, {k: " ".join(v) if isinstance(v, list) else str(v) for k, v in messages.items()}, 422)
-    except DomainError as error:
-        db.session.rollback()
-        return _page(values, {k: " ".join(v) for k, v in (error.fields or {"url": [error.message]}).items()}, 422)
-    worker.sync_calendar(db.session(), settings, source.id)
-    _flash_health(source.id, "Calendar connected.")
-    return redirect(url_for("dashboard.calendars"))
-
-
-@bp.post("/calendars/<calendar_id>/sync")
-@auth.login_required
-def sync_calendar(calendar_id: str) -> ResponseReturnValue:
-    """Read a calendar now (also how to test it after fixing its address or password on the server)."""
-    source = sources.get_source(db.session(), auth.current_expert().id, calendar_id)
-    worker.sync_calendar(db.session(), current_app.config["KAIROS"], source.id)
-    _flash_health(source.id, "Calendar read again.")
-    return redirect(url_for("dashboard.calendars"))
-
-
-@bp.post("/calendars/<calendar_id>/remove")
-@auth.login_required
-def remove_calendar(calendar_id: str) -> ResponseReturnValue:
-    """Disconnect a calendar: its busy times stop blocking at once."""
-    sources.remove_source(db.session(), sources.get_source(db.session(), auth.current_expert().id, calendar_id))
-    db.session.commit()
-    flash("Calendar removed. Its events no longer block your time.", "success")
-    return redirect(url_for("dashboard.calendars"))
-
-
-def _flash_health(calendar_id: str, done: str) -> None:
-    source = sources.get_source(db.session(), auth.current_expert().id, calendar_id)
-    if source.status == CalendarStatus.FAILING:
-        flash(f"{done} It cannot be read yet: {source.last_error}", "error")
-    else:
-        flash(f"{done} Its busy times now block your availability.", "success")
+    return redirect(_back())

@@ -37,7 +37,8 @@ def on_created(db: Session, booking: Booking, now: datetime) -> None:
         packages.take_credit(db, booking, now)
 
 
-def on_cancelled(db: Session, booking: Booking, *, actor: str) -> None:
-    """Inside the cancellation's transaction: give a package credit back, write refunds to make."""
+def on_cancelled(db: Session, booking: Booking, *, actor: str, by_policy: bool) -> None:
+    """Inside the cancellation's transaction: give a package credit back, write refunds to make
+    (``by_policy``: as the service's refund rule says, else in full)."""
     packages.return_credit(db, booking, actor=actor)
-    refunds.plan_on_cancel(db, booking, actor=actor)
+    refunds.plan_on_cancel(db, booking, actor=actor, by_policy=by_policy)

@@ -33,22 +33,23 @@ def request_refund(db: Session, booking: Booking, payment: Payment, *, actor: st
                         data={"payment": payment.id, "amount": remaining, "currency": payment.currency}))
 
 
-def plan_on_cancel(db: Session, booking: Booking, *, actor: str) -> None:
-    """Inside the cancellation's transaction: which payments go back, as the policy says.
+def plan_on_cancel(db: Session, booking: Booking, *, actor: str, by_policy: bool) -> None:
+    """Inside the cancellation's transaction: which payments go back.
 
-    A client may only cancel inside the policy (``permissions``), so the policy's ``refund``
-    decides: ``full`` gives the money back, ``none`` keeps it. An expert who cancels gives it back.
+    ``by_policy`` (always for a client, who may only cancel inside the policy; for an expert who
+    chose it): the policy's ``refund`` decides, ``full`` gives the money back, ``none`` keeps it.
+    Otherwise (an expert's cancellation) it all goes back.
     """
     paid = [p for p in ledger.payments_of(db, booking.id) if p.provider == "stripe" and p.status == "succeeded"]
     if not paid:
         return
     refund_rule = (booking.service.policy or {}).get("refund", "full")
-    if actor == "client" and refund_rule != "full":
+    if by_policy and refund_rule != "full":
         db.add(BookingEvent(booking_id=booking.id, type="refund_skipped", actor="system",
                             message="The cancellation policy gives no refund.",
                             data={"policy": refund_rule, "payments": [p.id for p in paid]}))
         return
-    reason = ("Cancelled inside the cancellation policy: full refund." if actor == "client"
+    reason = ("Cancelled inside the cancellation policy: full refund." if by_policy
               else "Cancelled by the expert: full refund.")
     for payment in paid:
         request_refund(db, booking, payment, actor=actor, reason=reason)

@@ -124,6 +124,13 @@ class CancelInput(Schema):
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
+class ExpertCancelInput(CancelInput):
+    """The expert cancels: a paid booking is refunded in full, or as the service's cancellation policy says."""
+
+    refund = fields.String(load_default="full", validate=validate.OneOf(("full", "policy")), metadata={
+        "description": "full: every payment goes back (the default); policy: as the service's policy.refund says"})
+
+
 class RescheduleInput(Schema):
     start = Instant()
     session = fields.String(validate=validate.Length(max=40))

@@ -26,8 +26,12 @@ def lock_and_reload(db: Session, booking: Booking) -> Booking:
     return booking
 
 
-def cancel_booking(db: Session, booking: Booking, *, actor: str, reason: str, now: datetime) -> Booking:
+def cancel_booking(db: Session, booking: Booking, *, actor: str, reason: str, now: datetime,
+                   refund_by_policy: bool = False) -> Booking:
     """Cancel; a client must be allowed by the policy. Frees the time at once.
+
+    A client's cancellation is refunded as the policy says; an expert's in full, unless
+    ``refund_by_policy`` (the expert chose to apply the policy's refund rule too).
 
     Flushes only: the caller commits, then sends the refunds (``payments.checkout.after_booking_cancelled``).
     """
@@ -43,7 +47,8 @@ def cancel_booking(db: Session, booking: Booking, *, actor: str, reason: str, no
     booking.hold_expires_at = None
     booking.ics_sequence += 1
     db.add(BookingEvent(booking_id=booking.id, type="cancelled", actor=actor, message=reason or None, data={}))
-    options.on_cancelled(db, booking, actor=actor)  # credit back; refunds written per policy
+    options.on_cancelled(db, booking, actor=actor,  # credit back; refunds written
+                         by_policy=actor == "client" or refund_by_policy)
     notifications.booking_event(db, booking, "cancelled", actor=actor, message=reason or None)
     db.flush()
     return booking

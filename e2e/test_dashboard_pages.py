@@ -1,0 +1,147 @@
+"""Every dashboard page of the demo expert, on a phone (375 px) and a laptop (1280 px): axe finds
+nothing, nothing scrolls sideways, and each is photographed for the README
+(docs/screenshots/dashboard-<page>-<width>.png). The menu works with the keyboard alone."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from e2e.conftest import api, shot
+from e2e.test_accessibility import check
+
+WIDTHS = [375, 1280]
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "timezone_id": "America/New_York", "locale": "en-US"}
+
+
+@pytest.fixture(scope="module")
+def booked(server) -> dict:
+    """A client books the demo's coaching session (with its question) through the public API."""
+    today = date.today()
+    slots = api(server, "GET", "/api/v1/experts/demo/services/coaching-session/slots?"
+                f"start={today + timedelta(days=3)}&end={today + timedelta(days=17)}&timezone=Europe/Paris")["slots"]
+    return api(server, "POST", "/api/v1/experts/demo/services/coaching-session/bookings", {
+        "start": slots[3]["start"], "timezone": "Europe/Paris",
+        "client": {"name": "Noor Haddad", "email": "noor@example.com", "phone": "+33 6 12 34 56 78"},
+        "answers": {"goal": "Moving from teaching to UX research."}, "message": "Looking forward to it."})["booking"]
+
+
+def sign_in(page: Page, server) -> None:
+    page.goto(f"{server.url}/dashboard")
+    page.get_by_label("Email").fill("demo@kairos.example")
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Your dashboard")).to_be_visible()
+
+
+def pages(booking_id: str, client_id: int) -> list[tuple[str, str, str]]:
+    """(name, path, heading) of every page an expert uses."""
+    return [
+        ("overview", "/dashboard", "Your dashboard"),
+        ("bookings", "/dashboard/bookings", "Bookings"),
+        ("booking", f"/dashboard/bookings/{booking_id}", "Coaching session with Noor Haddad"),
+        ("services", "/dashboard/services", "Services"),
+        ("service-edit", "/dashboard/services/strategy-session/edit", "Strategy session"),
+        ("service-new", "/dashboard/services/new", "New service"),
+        ("sessions-group", "/dashboard/services/saturday-workshop/sessions", "Saturday career workshop: sessions"),
+        ("sessions-mini", "/dashboard/services/headshot-minis/sessions", "LinkedIn headshot minis: mini-session days"),
+        ("availability", "/dashboard/availability", "Availability"),
+        ("clients", "/dashboard/clients", "Clients"),
+        ("client", f"/dashboard/clients/{client_id}", "Sam Rivera"),
+        ("leads", "/dashboard/leads", "Leads"),
+        ("embed", "/dashboard/embed?service=strategy-session&mode=popup", "Embed & links"),
+        ("settings", "/dashboard/settings", "Settings"),
+        ("integrations", "/dashboard/settings/integrations", "Webhooks and API tokens"),
+        ("session-new", "/dashboard/sessions/new", "New session"),
+        ("cancel", f"/dashboard/bookings/{booking_id}/cancel", "Cancel this booking?"),
+    ]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_page_is_accessible_fits_and_is_photographed(page: Page, server, booked, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, server)
+    page.goto(f"{server.url}/dashboard/clients?q=sam")
+    client_id = int(page.get_by_role("link", name="Sam Rivera").get_attribute("href").rsplit("/", 1)[1])
+    for name, path, heading in pages(booked["id"], client_id):
+        page.goto(server.url + path)
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        if page.locator("iframe.widget-preview").count():
+            expect(page.frame_locator("iframe.widget-preview").locator("body")).not_to_be_empty()
+        check(page, f"{name} at {width}px")
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), f"{name} scrolls sideways at {width}px"
+        small = page.evaluate("""() => [...document.querySelectorAll('main button, main .btn, main input:not([type=hidden]):not([type=checkbox]):not([type=radio]), main select')]
+            .map(el => el.getBoundingClientRect()).filter(r => r.height && r.height < 44).length""")
+        assert small == 0, f"{name}: {small} controls under 44 px tall at {width}px"
+        page.mouse.move(width - 1, 1)
+        shot(page, f"dashboard-{name}-{width}")
+
+
+def test_the_menu_works_with_the_keyboard_alone_on_a_phone(page: Page, server):
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in(page, server)
+    menu = page.get_by_role("button", name="Menu")
+    links = page.get_by_role("navigation", name="Dashboard").get_by_role("link")
+    expect(links.first).to_be_hidden()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the page")).to_be_focused()
+    for _ in range(3):
+        if page.evaluate("document.activeElement.textContent.trim()") == "Menu":
+            break
+        page.keyboard.press("Tab")
+    expect(menu).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    expect(links.first).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Overview")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_focused()
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    page.keyboard.press("Enter")
+    for _ in range(3):
+        page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Services")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Services", exact=True)).to_be_visible()
+    menu.click()
+    expect(page.get_by_role("link", name="Services")).to_have_attribute("aria-current", "page")
+    shot(page, "dashboard-menu-375")
+
+
+def test_a_weekly_time_is_added_and_a_snippet_copied_with_the_keyboard(page: Page, context, server):
+    """The editor's row button and the copy buttons answer Enter and Space like any button."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    sign_in(page, server)
+    page.goto(f"{server.url}/dashboard/availability")
+    page.get_by_label("Sunday, time 1, From").focus()
+    page.keyboard.press("Shift+Tab")  # (Tab inside a time field moves between its hours and minutes)
+    expect(page.get_by_role("button", name="Add a time on Saturday")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Saturday, time 2, From")).to_be_focused()  # the new row takes the focus
+    page.keyboard.type("1000")
+    page.goto(f"{server.url}/dashboard/embed")
+    page.get_by_role("button", name="Copy Direct link: the booking page on its own").focus()
+    page.keyboard.press("Space")
+    expect(page.locator('[data-copied-for="direct-link"]')).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == f"{server.url}/book/demo"
+
+
+def test_the_embed_preview_follows_the_options_without_a_reload(page: Page, server):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, server)
+    page.goto(f"{server.url}/dashboard/embed")
+    page.get_by_label("Booking page or service").select_option(label="Quick question")
+    expect(page.locator("#snippet-inline")).to_contain_text('data-kairos-service="quick-question"')
+    page.get_by_role("radio", name="Floating button").check()
+    expect(page.get_by_role("heading", name="Preview: floating button")).to_be_visible()
+    expect(page.get_by_role("radio", name="Floating button")).to_be_focused()  # no reload: focus stays
+    preview = page.frame_locator("iframe.widget-preview")
+    expect(preview.get_by_role("button", name="Book Quick question")).to_be_visible()
+    assert "service=quick-question" in page.url and "mode=floating" in page.url
