@@ -6,7 +6,7 @@ import { applyTheme } from './theme.js';
 const root = document.documentElement;
 root.classList.add('js');
 
-// The brand colour, with the widget's contrast rule (text on it is white or ink, whichever reads).
+// The brand colour, with Kairos's one rule for text on it (theme.js textOn: white or black, whichever reads).
 if (root.dataset.brand) applyTheme(root.dataset.brand);
 const colour = document.getElementById('f-brand_color');
 if (colour) {

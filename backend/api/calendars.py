@@ -6,9 +6,9 @@ from flask_smorest import Blueprint
 
 from backend import worker
 from backend.api.auth import current_expert, login_required
-from backend.calendar_schemas import CalendarCreate, CalendarEnvelope, CalendarsEnvelope
 from backend.calendars import sources
 from backend.extensions import db
+from backend.schemas.calendars import CalendarCreate, CalendarEnvelope, CalendarsEnvelope
 
 blp = Blueprint("calendars", __name__, url_prefix="/api/v1/admin",
                 description="The expert's own calendars: busy times and bookings written back (Bearer token)")

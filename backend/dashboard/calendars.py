@@ -9,13 +9,13 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError as SchemaError
 
 from backend import worker
-from backend.calendar_schemas import CalendarCreate
 from backend.calendars import sources
 from backend.dashboard import auth
 from backend.dashboard.common import page
 from backend.dashboard.routes import bp
 from backend.errors import DomainError
 from backend.extensions import db
+from backend.schemas.calendars import CalendarCreate
 from backend.statuses import CalendarStatus
 
 #: What each status means to the expert, in the list.
