@@ -11,9 +11,8 @@ from marshmallow import ValidationError as SchemaError
 from backend import worker
 from backend.calendars import sources
 from backend.dashboard import auth
-from backend.dashboard.common import page
+from backend.dashboard.common import Form, act, page, save
 from backend.dashboard.routes import bp
-from backend.errors import DomainError
 from backend.extensions import db
 from backend.schemas.calendars import CalendarCreate
 from backend.statuses import CalendarStatus
@@ -50,15 +49,18 @@ def add_calendar() -> ResponseReturnValue:
     settings = current_app.config["KAIROS"]
     try:
         loaded = CalendarCreate().load(data)
-        source = sources.add_source(db.session(), auth.current_expert(), loaded, secret_key=settings.secret_key,
-                                    allow_private=settings.calendar_allow_private)
-        db.session.commit()
     except SchemaError as error:
         messages = error.messages if isinstance(error.messages, dict) else {"url": error.messages}
         return _page(values, {k: " ".join(v) if isinstance(v, list) else str(v) for k, v in messages.items()}, 422)
-    except DomainError as error:
-        db.session.rollback()
-        return _page(values, {k: " ".join(v) for k, v in (error.fields or {"url": [error.message]}).items()}, 422)
+    form_state = Form(values=values)
+    source = save(form_state, lambda: sources.add_source(
+        db.session(), auth.current_expert(), loaded, secret_key=settings.secret_key,
+        allow_private=settings.calendar_allow_private))
+    if source is None:  # refused by the service (an address the SSRF guard keeps out, …): nothing kept
+        errors = dict(form_state.errors)
+        if "form" in errors:  # a message about the calendar as a whole belongs beside its address
+            errors["url"] = errors.pop("form")
+        return _page(values, errors, 422)
     worker.sync_calendar(db.session(), settings, source.id)
     _flash_health(source.id, "Calendar connected.")
     return redirect(url_for("dashboard.calendars"))
@@ -78,10 +80,9 @@ def sync_calendar(calendar_id: str) -> ResponseReturnValue:
 @auth.login_required
 def remove_calendar(calendar_id: str) -> ResponseReturnValue:
     """Disconnect a calendar: its busy times stop blocking at once."""
-    sources.remove_source(db.session(), sources.get_source(db.session(), auth.current_expert().id, calendar_id))
-    db.session.commit()
-    flash("Calendar removed. Its events no longer block your time.", "success")
-    return redirect(url_for("dashboard.calendars"))
+    source = sources.get_source(db.session(), auth.current_expert().id, calendar_id)
+    return act(lambda: sources.remove_source(db.session(), source),
+               "Calendar removed. Its events no longer block your time.", url_for("dashboard.calendars"))
 
 
 def _flash_health(calendar_id: str, done: str) -> None:
