@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from backend import dashboard, input_guard, logs, ratelimit
-from backend.api import admin, api, calendars, health, manage, notifications, pages, payments, public
+from backend.api import admin, api, calendars, health, manage, notifications, pages, payments, promotions, public
 from backend.api.pages import WIDGET_DIR
 from backend.config import Settings
 from backend.errors import register_error_handlers
@@ -75,6 +75,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     api.register_blueprint(payments.blp)
     api.register_blueprint(notifications.blp)
     api.register_blueprint(calendars.blp)
+    api.register_blueprint(promotions.blp)
     app.register_blueprint(notifications.feed_bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(health.bp)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from backend.security import b64_mac, signing_keys, token_hash
+from backend.security import b64_mac, key_that_made, signing_keys, token_hash
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,29 @@ class Links:
         booking.manage_nonce = secrets.token_hex(16)
         booking.manage_token_hash = token_hash(self.manage_token(booking.id, booking.manage_nonce))
         return self.manage_url(booking)
+
+    def waitlist_token(self, entry_id: str, nonce: str, secret: str | None = None) -> str:
+        """The token of a waitlist offer: ``wt_<entry id>.<HMAC of id and nonce>`` (nothing stored)."""
+        return f"wt_{entry_id}." + b64_mac(secret or self.secret, f"waitlist:{entry_id}:{nonce}")
+
+    def waitlist_url(self, expert_slug: str, service_slug: str, entry_id: str, nonce: str) -> str:
+        """The booking page opened on the seat held for a waitlisted client."""
+        return f"{self.base_url}/book/{expert_slug}/{service_slug}?waitlist={self.waitlist_token(entry_id, nonce)}"
+
+    def waitlist_entry_id(self, token: str, nonce_of) -> str | None:
+        """The entry id a waitlist token names if its MAC is good (under any signing key), else None.
+
+        ``nonce_of(entry_id)`` returns the entry's current offer nonce (None if it has none).
+        """
+        if not token.startswith("wt_") or "." not in token or len(token) > 200:
+            return None
+        entry_id, _, mac = token[3:].partition(".")
+        nonce = nonce_of(entry_id)
+        if not nonce:
+            return None
+        keys = signing_keys(self.secret, self.previous)
+        found = key_that_made(keys, token, lambda key: self.waitlist_token(entry_id, nonce, key))
+        return entry_id if found else None
 
 
 def app_links() -> Links:

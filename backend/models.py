@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
-from backend.statuses import BookingStatus, CalendarStatus, LeadStatus, OutboxStatus, PaymentStatus, values
+from backend.statuses import BookingStatus, CalendarStatus, LeadStatus, OutboxStatus, PaymentStatus, WaitlistStatus, values
 from backend.types import UTCDateTime, utcnow
 
 # Kinds and options live here once (statuses in backend/statuses.py); schemas and services import them.
@@ -98,6 +98,8 @@ class Service(db.Model):
     # "confirmed" or "pending": what a booking paid outside Kairos starts as (the expert's choice).
     outside_payment_status: Mapped[str] = mapped_column(String(16), default="confirmed")
     reminder_hours: Mapped[int | None] = mapped_column(Integer, default=24)
+    # A deposit paid online when booking (in the price's currency); the rest is due as the expert says.
+    deposit_amount: Mapped[int | None] = mapped_column(Integer)
     phone: Mapped[str] = mapped_column(String(16), default="optional")
     message: Mapped[bool] = mapped_column(Boolean, default=True)
     questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -186,6 +188,11 @@ class Booking(db.Model):
     payment_option: Mapped[str | None] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16), default="widget")
     client_package_id: Mapped[int | None] = mapped_column(ForeignKey("client_package.id"))
+    # A coupon redeemed on this booking: the code and what it took off ``price_amount`` (already lowered).
+    coupon_code: Mapped[str | None] = mapped_column(String(64))
+    discount_amount: Mapped[int | None] = mapped_column(Integer)
+    # The part of ``price_amount`` paid online when booking; the rest is due later.
+    deposit_amount: Mapped[int | None] = mapped_column(Integer)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ics_sequence: Mapped[int] = mapped_column(Integer, default=0)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
@@ -384,3 +391,48 @@ class CalendarBusy(db.Model):
     expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"))
     start: Mapped[datetime] = mapped_column(UTCDateTime)
     end: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Coupon(db.Model):
+    """A discount code of an expert's: percent or amount off, some services or all, counted uses."""
+
+    __tablename__ = "coupon"
+    __table_args__ = (UniqueConstraint("expert_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64))  # stored upper case: codes are read case-insensitively
+    percent_off: Mapped[int | None] = mapped_column(Integer)
+    amount_off: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    services: Mapped[list[str] | None] = mapped_column(JSON)  # service slugs, or None for all
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    # Raised only by a conditional UPDATE (``uses < max_uses``): the database keeps the limit.
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WaitlistEntry(db.Model):
+    """A client waiting for a seat of a full session; offered a held seat when one frees up."""
+
+    __tablename__ = "waitlist_entry"
+    __table_args__ = (Index("ix_waitlist_session_status", "session_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: public_id("wl"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("service.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(ForeignKey("service_session.id", ondelete="CASCADE"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"))
+    status: Mapped[str] = mapped_column(String(16), default=WaitlistStatus.WAITING)
+    timezone: Mapped[str] = mapped_column(String(64))
+    # The offer link is an HMAC of the id and this nonce (links.py); a new offer gets a new nonce.
+    offer_nonce: Mapped[str | None] = mapped_column(String(32))
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    booking_id: Mapped[str | None] = mapped_column(ForeignKey("booking.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship()
+    service: Mapped[Service] = relationship()
+    session: Mapped[ServiceSession] = relationship()

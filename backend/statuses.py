@@ -61,6 +61,14 @@ class CalendarStatus(StrEnum):
     FAILING = "failing"
 
 
+class WaitlistStatus(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"  # a seat is held for them until ``offer_expires_at``
+    BOOKED = "booked"
+    LAPSED = "lapsed"  # the offer ran out; the next one was asked
+    REMOVED = "removed"  # by the expert
+
+
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
     """The values of ``enum``, for a schema's ``OneOf``."""
     return tuple(member.value for member in enum)

@@ -37,10 +37,12 @@ from backend.calendars import delivery as calendar_delivery
 from backend.calendars import sync as calendar_sync
 from backend.extensions import db
 from backend.links import Links, links_for
-from backend.models import Booking, OutboxMessage, Service, WebhookEndpoint
+from backend.models import Booking, OutboxMessage, Service, WaitlistEntry, WebhookEndpoint
 from backend.notifications import emails
 from backend.notifications.webhooks import deliver
-from backend.services import idempotency
+from backend.payments import ledger
+from backend.services import idempotency, waitlist
+from backend.statuses import WaitlistStatus
 from backend.types import utcnow
 
 log = logging.getLogger("kairos.worker")
@@ -54,6 +56,8 @@ POLL_SECONDS = 1.0
 REMINDER_EVERY_SECONDS = 60.0
 #: How often a worker deletes expired idempotency records (any worker may; the DELETE is idempotent).
 HOUSEKEEPING_EVERY_SECONDS = 600.0
+#: Offers lapse and freed seats are offered within this many seconds.
+WAITLIST_EVERY_SECONDS = 15.0
 MAX_REMINDER_HOURS = 24 * 14
 
 
@@ -190,6 +194,8 @@ def _prepare(session: Session, row: OutboxMessage, links: Links):
             deliver(url, secret, event, allow_private=settings.webhook_allow_private)
         return send_webhook
 
+    if row.topic == "waitlist_offer":
+        return _prepare_waitlist_offer(session, row, links)
     booking = session.get(Booking, payload["booking_id"])
     if booking is None:
         raise PermanentError("The booking no longer exists.")
@@ -200,6 +206,20 @@ def _prepare(session: Session, row: OutboxMessage, links: Links):
 
     def send_email(settings: Any) -> None:
         send_mail(message, settings, row_id=row.id, manage_url=manage_url)
+    return send_email
+
+
+def _prepare_waitlist_offer(session: Session, row: OutboxMessage, links: Links):
+    """A seat offered from a waitlist: the link is rebuilt from the offer's nonce (no token in the outbox)."""
+    entry = session.get(WaitlistEntry, row.payload["waitlist_entry_id"])
+    if entry is None or entry.status != WaitlistStatus.OFFERED or entry.offer_nonce != row.payload.get("nonce"):
+        raise PermanentError("The offer was taken, let pass or withdrawn before it could be sent.")
+    url = links.waitlist_url(entry.service.expert.slug, entry.service.slug, entry.id, entry.offer_nonce)
+    domain = emails.sender_address(links.base_url).split("@", 1)[1]
+    message = emails.build_waitlist_offer(entry, url, message_id=f"<outbox.{row.id}.{entry.id}@{domain}>")
+
+    def send_email(settings: Any) -> None:
+        send_mail(message, settings, row_id=row.id, manage_url=url)
     return send_email
 
 
@@ -230,8 +250,34 @@ def schedule_reminders(app_or_session: Flask | Session, now: datetime | None = N
     """Queue a reminder for each confirmed booking now within its service's ``reminder_hours``; return how many."""
     if isinstance(app_or_session, Flask):
         with app_or_session.app_context():
-            return _schedule_reminders(db.session, now or utcnow())
-    return _schedule_reminders(app_or_session, now or utcnow())
+            return schedule_reminders(db.session, now)
+    session, at = app_or_session, now or utcnow()
+    return _schedule_reminders(session, at) + _schedule_balance_reminders(session, at)
+
+
+def _schedule_balance_reminders(session: Session, now: datetime) -> int:
+    """Deposit bookings with money still due within their reminder window: tell the client, once."""
+    longest = session.scalar(select(func.max(Service.reminder_hours))) or 0
+    horizon = now + timedelta(hours=min(max(longest, 24), MAX_REMINDER_HOURS))
+    candidates = session.scalars(
+        select(Booking).join(Service, Booking.service_id == Service.id).options(contains_eager(Booking.service))
+        .where(Booking.status == "confirmed", Booking.deposit_amount.is_not(None), Booking.start > now,
+               Booking.start <= horizon)).all()
+    queued = 0
+    for booking in candidates:
+        if booking.start - timedelta(hours=booking.service.reminder_hours or 24) > now:
+            continue
+        due = ledger.balance_due(session, booking)
+        if due <= 0:
+            continue
+        try:
+            if notifications.balance_reminder(session, booking, due) is not None:
+                session.commit()
+                queued += 1
+        except IntegrityError:  # another worker queued it first
+            session.rollback()
+    session.rollback()
+    return queued
 
 
 def _schedule_reminders(session: Session, now: datetime) -> int:
@@ -303,6 +349,27 @@ def sync_calendars(session: Session, settings: Any, now: datetime | None = None)
     return len(ids)
 
 
+# --- waitlists ---------------------------------------------------------------------------------
+
+def sweep_waitlists(app_or_session: Flask | Session, now: datetime | None = None) -> int:
+    """Lapse offers whose time ran out and offer every free seat to the next person waiting
+    (freed by a lapsed payment hold, a lapsed offer or a seat added); one transaction per expert."""
+    if isinstance(app_or_session, Flask):
+        with app_or_session.app_context():
+            return _sweep_waitlists(db.session, now or utcnow())
+    return _sweep_waitlists(app_or_session, now or utcnow())
+
+
+def _sweep_waitlists(session: Session, now: datetime) -> int:
+    expert_ids = waitlist.experts_with_queues(session)
+    session.rollback()
+    made = 0
+    for expert_id in expert_ids:
+        made += waitlist.sweep_expert(session, expert_id, now)
+        session.commit()  # the expert's lock is released here
+    return made
+
+
 # --- housekeeping -----------------------------------------------------------------------------
 
 def housekeeping(session: Session, now: datetime | None = None) -> int:
@@ -320,7 +387,7 @@ def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = No
                poll_seconds: float = POLL_SECONDS) -> None:
     """Deliver until stopped (or, with ``once``, until nothing is due)."""
     stop = stop or threading.Event()
-    last_reminders = last_housekeeping = float("-inf")
+    last_reminders = last_housekeeping = last_waitlists = float("-inf")
     with app.app_context():
         while not stop.is_set():
             try:
@@ -328,6 +395,9 @@ def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = No
                     schedule_reminders(db.session)
                     last_reminders = time.monotonic()
                 sync_calendars(db.session, app.config["KAIROS"])  # only the sources that are due
+                if time.monotonic() - last_waitlists >= WAITLIST_EVERY_SECONDS:
+                    sweep_waitlists(db.session)
+                    last_waitlists = time.monotonic()
                 if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
                     housekeeping(db.session)
                     last_housekeeping = time.monotonic()

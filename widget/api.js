@@ -74,7 +74,9 @@ export const paths = {
   expert: (e) => `/experts/${enc(e)}`,
   service: (e, s) => `/experts/${enc(e)}/services/${enc(s)}`,
   slots: (e, s, start, end, tz) =>
-    `/experts/${enc(e)}/services/${enc(s)}/slots?start=${start}&end=${end}&timezone=${enc(tz)}`,
+    `/experts/${enc(e)}/services/${enc(s)}/slots?start=${start}&end=${end}&timezone=${enc(tz)}&include_full=true`,
   bookings: (e, s) => `/experts/${enc(e)}/services/${enc(s)}/bookings`,
   manage: (t) => `/manage/${enc(t)}`,
+  waitlist: (e, s) => `/experts/${enc(e)}/services/${enc(s)}/waitlist`,
+  offer: (t) => `/waitlist/${enc(t)}`,
 };

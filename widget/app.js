@@ -36,6 +36,9 @@ export const S = {
   form: { name: params.get('name') || '', email: params.get('email') || '', phone: '', message: '', answers: {} },
   errors: {},
   payment: null,
+  coupon: '',
+  offer: null, // a waitlist link's held seat: {token, expires, …}
+  waitlisted: null,
   booking: null,
   attempt: null,
   pickers: {},
@@ -103,6 +106,7 @@ async function boot() {
   S.hour12 = defaultHour12();
   S.services = expert.services || [];
   let first = 'services';
+  const offer = cfg.service && params.get('waitlist') ? await readOffer(params.get('waitlist')) : null;
   if (cfg.service) {
     S.service = S.services.find((s) => s.slug === cfg.service);
     if (!S.service) {
@@ -113,6 +117,17 @@ async function boot() {
       }
     }
     first = 'time';
+    if (offer && offer.status === 'offered') {
+      // The link of a waitlist offer: the held seat is chosen and the client's details filled in.
+      S.offer = offer;
+      S.slot = { start: offer.start, end: offer.end, session: offer.session, seats_left: 1 };
+      S.tz = offer.timezone || S.tz;
+      S.form.name ||= offer.client.name;
+      S.form.email ||= offer.client.email;
+      first = 'details';
+    } else if (offer) {
+      picker().setMessage({ text: t('wl_gone'), kind: 'error' });
+    }
   } else if (S.services.length === 1) {
     S.service = S.services[0];
     prefetchSlots(S.service.slug);
@@ -123,6 +138,14 @@ async function boot() {
   S.ready = true;
   send('ready', { expert: cfg.expert, service: cfg.service || null });
   send('step', { step: stepName(first) });
+}
+
+async function readOffer(token) {
+  try {
+    return { ...(await get(paths.offer(token))).offer, token };
+  } catch (e) {
+    return { status: 'gone', token };
+  }
 }
 
 function fatal(e) {
@@ -165,7 +188,7 @@ export function go(step, opts = {}) {
 export function titleOf(step) {
   return {
     services: t('services'), time: S.service && S.service.kind !== 'personal' ? t('date_title') : t('time_title'),
-    details: t('details'), review: t('review'), payment: t('pay_title'), done: t('done'),
+    details: t('details'), review: t('review'), payment: t('pay_title'), done: t('done'), waitlist: t('wl_title'),
   }[step];
 }
 
@@ -178,7 +201,7 @@ addEventListener('popstate', (e) => {
     S.slot = null;
     S.attempt = null;
   }
-  const needs = { details: S.slot, review: S.slot, payment: S.booking, done: S.booking, time: S.service };
+  const needs = { details: S.slot, review: S.slot, waitlist: S.slot, payment: S.booking, done: S.booking, time: S.service };
   if (step in needs && !needs[step]) step = S.service ? 'time' : 'services';
   go(step, { fromHistory: true });
 });
@@ -281,6 +304,7 @@ export function picker() {
     p = S.pickers[s.slug] = createPicker({
       expert: cfg.expert, service: s, tz: S.tz, hour12: S.hour12, prefetch: pf && pf.tz === S.tz ? pf : null,
       onPick: pickSlot,
+      onWaitlist: (slot) => { S.slot = slot; S.waitlisted = null; S.errors = {}; go('waitlist'); },
       onTz: (z) => { S.tz = z; },
       onHour12: (v) => {
         S.hour12 = v;

@@ -319,7 +319,12 @@ export function createPicker(o) {
       // One place for the whole day is said once, under the date.
       const places = new Set(slots.map((x) => placeOf(x.location)));
       const common = places.size === 1 ? [...places][0] : '';
-      const timeList = (list) => h('ul', { class: 'times' }, list.map((slot) => h('li', null, timeButton(slot))));
+      const timeList = (list) => h('ul', { class: 'times' }, list.map((slot) => h('li', null, slot.seats_left > 0
+        ? timeButton(slot)
+        : h('button', {
+          type: 'button', class: 'time full', onclick: () => o.onWaitlist(slot),
+          'aria-label': t('wl_join_for', { when: fmt.time(slot.start, st.tz, st.hour12) }),
+        }, h('span', { text: fmt.time(slot.start, st.tz, st.hour12) }), h('span', { class: 'full-tag', text: t('full') })))));
       // Mini sessions at several places on one day: each place with its own times.
       const byPlace = mini && !common
         ? [...places].map((place) => [h('p', { class: 'sess-place' }, icon('pin'), place),
@@ -369,10 +374,20 @@ export function createPicker(o) {
     const where = withPlace ? placeOf(slot.location) : '';
     const dates = Array.isArray(slot.sessions) && slot.sessions.length > 1
       ? slot.sessions.map((x) => fmt.dateShort(x.start || x, st.tz)).join(' · ') : '';
-    return h('button', { type: 'button', class: 'sess-btn', onclick: () => o.onPick(slot) },
+    const when = fmt.range(slot.start, slot.end, st.tz, st.hour12);
+    const parts = [
       h('span', { class: 'sess-time' }, icon('clock'), sessionTime(slot)),
       where ? h('span', { class: 'sess-meta' }, icon('pin'), where) : null,
       dates ? h('span', { class: 'sess-meta' }, icon('calendar'), dates) : null,
+    ];
+    if (slot.seats_left <= 0) {
+      // A full session is not bookable: it says so, and offers its waitlist instead.
+      return h('div', { class: 'sess-btn full' }, parts,
+        h('span', { class: 'sess-seats' }, h('span', { class: 'full-tag', text: t('full') }),
+          h('button', { type: 'button', class: 'btn small', onclick: () => o.onWaitlist(slot),
+            'aria-label': t('wl_join_for', { when: `${fmt.dateShort(slot.start, st.tz)}, ${when}` }) }, t('wl_join'))));
+    }
+    return h('button', { type: 'button', class: 'sess-btn', onclick: () => o.onPick(slot) }, parts,
       h('span', { class: 'sess-seats', text: t('seats', { n: slot.seats_left }) }));
   }
 

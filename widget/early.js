@@ -42,7 +42,7 @@ try {
     const enc = encodeURIComponent;
     early.slots = {
       service: cfg.service, tz, ...r,
-      response: fetch(`${cfg.api}/experts/${enc(cfg.expert)}/services/${enc(cfg.service)}/slots?start=${r.start}&end=${r.end}&timezone=${enc(tz)}`,
+      response: fetch(`${cfg.api}/experts/${enc(cfg.expert)}/services/${enc(cfg.service)}/slots?start=${r.start}&end=${r.end}&timezone=${enc(tz)}&include_full=true`,
         { headers: { Accept: 'application/json' } }),
     };
     early.slots.response.catch(() => {});

@@ -92,7 +92,7 @@ export function fieldMessages(fields) {
 
 // The payment section of a review: free, or the options with a choice when there are several.
 // `onChoose(option)` is called when the client picks another one (the caller re-renders).
-export function paymentSection({ options, price, chosen, instructions, onChoose, root }) {
+export function paymentSection({ options, price, chosen, instructions, onChoose, root, deposit = null, expert = '' }) {
   const pay = h('section', { class: 'pay', 'aria-labelledby': 'pay-h' }, h('h2', { id: 'pay-h', class: 'section-h', text: t('payment') }));
   if (!options.length || !price) {
     add(pay, h('p', { text: t('pay_free') }));
@@ -105,7 +105,11 @@ export function paymentSection({ options, price, chosen, instructions, onChoose,
         h('span', { text: t(`opt_${opt}`) })))));
   }
   const amount = fmt.price(price);
-  if (chosen === 'online') add(pay, h('p', { text: t('pay_online', { price: amount }) }));
+  // A deposit is paid by card now; the rest later, as the expert says.
+  if (chosen === 'online' && deposit) {
+    add(pay, h('p', { text: t('pay_deposit', {
+      deposit: fmt.price(deposit), rest: fmt.price({ ...price, amount: price.amount - deposit.amount }), expert }) }));
+  } else if (chosen === 'online') add(pay, h('p', { text: t('pay_online', { price: amount }) }));
   if (chosen === 'outside') {
     add(pay, h('p', { text: t('pay_outside', { price: amount }) }));
     if (instructions) add(pay, h('p', { class: 'instructions', text: instructions }));

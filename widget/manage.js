@@ -9,7 +9,7 @@ import { t, fmt, setLanguage, defaultHour12, detectTimeZone } from './i18n.js';
 import { params, post as send, on, watchSize, embedded, publicBooking } from './messenger.js';
 import { applyTheme } from './theme.js';
 import { calendarLinks } from './ics.js';
-import { summary, announce, focusHeading, errorText } from './ui.js';
+import { summary, announce, focusHeading, errorText, moneyLines } from './ui.js';
 
 const cfg = JSON.parse($('#kairos-config').textContent);
 setBase(cfg.api);
@@ -123,6 +123,8 @@ function mainView() {
     h('h1', { class: 'step-h', tabindex: '-1', text: done || t('manage_title') }),
     statusBadge(b),
     summary(b, { tz: bookingTz(), hour12: S.hour12, expert: S.expert }),
+    moneyLines(b),
+    restPayment(b),
     errorNote(),
     blocked && reason && !(b.status === 'cancelled' && S.done === 'cancelled')
       ? h('p', { class: 'note info' }, icon('info'), h('span', { text: reasonText(reason) })) : null,
@@ -134,6 +136,30 @@ function mainView() {
       canCancel ? h('button', { type: 'button', class: 'btn ghost', onclick: () => { S.error = null; go('cancel'); } }, t('cancel')) : null),
     b.status === 'confirmed' ? h('div', { class: 'actions' }, ...calendarLinks(b, S.expert, t)) : null,
   ];
+}
+
+// The rest of a deposit booking, paid by card from here: a fresh card setup, then the payment module.
+function restPayment(b) {
+  const p = b.payment;
+  if (!p || p.option !== 'online' || b.status !== 'confirmed' || !(p.amount_due > 0)) return null;
+  const box = h('div', { class: 'pay-box' });
+  const start = async () => {
+    replace(box, h('p', { class: 'muted', text: t('pay_loading') }));
+    try {
+      const fresh = (await apiPost(`/manage/${encodeURIComponent(cfg.token)}/payment`)).booking;
+      const m = await import('./payment.js');
+      m.mountPayment(box, {
+        booking: fresh, stripe: null, t, fmt,
+        onPaid: (paid) => { S.data.booking = paid; announce(t('pay_rest_done')); go('view'); },
+        onFailed: () => {},
+      });
+    } catch (e) {
+      replace(box, h('p', { class: 'note error', role: 'alert' }, h('span', { text: errorText(e) })));
+    }
+  };
+  replace(box, h('button', { type: 'button', class: 'btn primary', onclick: start },
+    icon('card'), t('pay_rest', { price: fmt.price({ amount: p.amount_due, currency: p.currency }) })));
+  return h('section', { class: 'pay', 'aria-label': t('payment') }, box);
 }
 
 // A new booking of the same service: inside the same iframe when embedded, so the host page keeps

@@ -45,11 +45,17 @@ export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFai
   const cardBox = h('div', { class: 'card-field', role: 'group', 'aria-labelledby': labelId });
   const err = h('div', { class: 'pay-error', 'aria-live': 'assertive' });
   const status = h('p', { class: 'muted pay-status', 'aria-live': 'polite' });
-  const label = [icon('card'), t('pay_now', { price: fmt.price({ amount: pay.amount, currency: pay.currency }) })];
+  // With a deposit, the card pays the deposit now; the rest is due later, and may be paid by card from
+  // the manage page (a confirmed booking with an amount due: paid up once nothing is due).
+  const balance = booking.status === 'confirmed' && pay.amount_due > 0;
+  const paidUp = (b) => (balance ? !((b.payment || {}).amount_due > 0)
+    : b.status === 'confirmed' || (b.payment || {}).status === 'paid');
+  const charged = fmt.price({ amount: balance ? pay.amount_due : pay.deposit || pay.amount, currency: pay.currency });
+  const label = [icon('card'), t('pay_now', { price: charged })];
   const btn = h('button', { type: 'button', class: 'btn primary wide', 'aria-disabled': 'true', onclick: submit }, label);
 
   replace(container,
-    h('p', { class: 'strong', text: fmt.price({ amount: pay.amount, currency: pay.currency }) }),
+    h('p', { class: 'strong pay-amount', text: charged }),
     h('div', { class: 'field' }, h('p', { id: labelId, class: 'card-label', text: t('pay_card') }), cardBox),
     err, status,
     h('div', { class: 'actions' }, btn),
@@ -100,7 +106,7 @@ export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFai
     try {
       if (!secret) {
         const fresh = await request(path, { method: 'POST' });
-        if (fresh.booking.status === 'confirmed') return finish(fresh.booking);
+        if (paidUp(fresh.booking)) return finish(fresh.booking);
         pay = fresh.booking.payment || pay;
         secret = pay.client_secret;
       }
@@ -128,7 +134,7 @@ export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFai
 
   async function settle(b) {
     const p = b.payment || {};
-    if (b.status === 'confirmed' || p.status === 'paid') return finish(b);
+    if (paidUp(b)) return finish(b);
     if (p.status === 'requires_action' && p.client_secret) {
       setBusy(true, t('pay_auth'));
       const res = await client.confirmCardPayment(p.client_secret);
@@ -158,7 +164,7 @@ export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFai
         continue;
       }
       const s = (b.payment || {}).status;
-      if (b.status === 'confirmed' || s === 'paid') return finish(b);
+      if (paidUp(b)) return finish(b);
       if (s === 'requires_payment' || s === 'cancelled' || s === 'refunded' || b.status === 'cancelled') {
         setBusy(false);
         showError(t('pay_failed'));

@@ -1,11 +1,11 @@
 // The later steps of the booking flow (details, review, payment, confirmation), loaded on intent
 // by app.js so the first screen stays small.
 
-import { h, replace, icon, $ } from './dom.js';
+import { h, replace, add, icon, id, $ } from './dom.js';
 import { post as apiPost, paths, uuid } from './api.js';
 import { t, fmt, lang } from './i18n.js';
 import { params, post as send, embedded, hostOrigin, wid, publicBooking } from './messenger.js';
-import { summary, announce, errorText, bookingLocation, whenText } from './ui.js';
+import { summary, announce, errorText, bookingLocation, whenText, moneyLines } from './ui.js';
 import { PHONE, field, questionFields, missingAnswers, answersBody, showErrors, fieldMessages, paymentSection } from './form.js';
 import { S, cfg, go, topbar, heading, serviceHeader, picker } from './app.js';
 
@@ -52,7 +52,14 @@ function detailsView() {
   fields,
   h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('next'), icon('next'))));
   if (Object.keys(S.errors).length) queueMicrotask(() => showErrors(form, S.errors, false));
-  return [topbar(), serviceHeader(true), heading(t('details')), form];
+  return [topbar(), serviceHeader(true), heading(t('details')), heldNote(), form];
+}
+
+// The seat a waitlist link holds, and until when.
+function heldNote() {
+  if (!S.offer || !S.offer.offer_expires_at) return null;
+  return h('p', { class: 'note info held' }, icon('clock'),
+    h('span', { text: t('wl_held', { time: fmt.time(S.offer.offer_expires_at, S.tz, S.hour12) }) }));
 }
 
 // ---- step: review ---------------------------------------------------------------------------
@@ -81,13 +88,30 @@ function reviewView() {
   const pay = paymentSection({
     options, price: s.price, chosen: S.payment, instructions: s.outside_payment_instructions, root: view,
     onChoose: (opt) => { S.payment = opt; go('review', { focus: false }); },
+    deposit: s.deposit, expert: S.expert.name,
   });
+  if (options.length && s.price && S.payment !== 'package') add(pay, couponField());
 
   const errBox = h('div', { class: 'submit-error' });
   if (S.submitError) replace(errBox, submitErrorBox(S.submitError));
   const btn = h('button', { type: 'button', class: 'btn primary wide', onclick: submit, 'aria-disabled': S.busy ? 'true' : null, 'aria-busy': S.busy ? 'true' : null },
     S.busy ? [h('span', { class: 'spinner', 'aria-hidden': 'true' }), t('booking')] : [icon('check'), t('confirm')]);
   return [topbar(), heading(t('review')), list, pay, errBox, h('div', { class: 'actions' }, btn)];
+}
+
+// The discount code, entered on the review step; the server applies it (a bad one is a 422 on coupon).
+function couponField() {
+  const inputId = id('coupon');
+  const hintId = id('coupon-h');
+  const errId = id('coupon-e');
+  const msg = S.errors.coupon;
+  return h('div', { class: 'field coupon', 'data-key': 'coupon' },
+    h('label', { for: inputId, text: t('coupon') }),
+    h('input', { id: inputId, name: 'coupon', value: S.coupon, autocomplete: 'off', autocapitalize: 'characters',
+      type: 'text', spellcheck: 'false', maxlength: '64', 'aria-describedby': msg ? `${hintId} ${errId}` : hintId,
+      'aria-invalid': msg ? 'true' : null, oninput: (e) => { S.coupon = e.target.value; } }),
+    h('p', { id: hintId, class: 'hint', text: t('coupon_hint') }),
+    h('p', { id: errId, class: 'field-error', hidden: !msg, text: msg || '' }));
 }
 
 function submitErrorBox(e) {
@@ -106,6 +130,8 @@ async function submit() {
   if (s.message && f.message.trim()) body.message = f.message.trim();
   body.answers = answersBody(s.questions, f.answers);
   if ((s.payment_options || []).length && s.price) body.payment_option = S.payment;
+  if (S.coupon.trim() && S.payment !== 'package') body.coupon = S.coupon.trim();
+  if (S.offer) body.waitlist = S.offer.token;
   // One Idempotency-Key per attempt of one submission: a retry of the same body reuses it.
   const text = JSON.stringify(body);
   if (!S.attempt || S.attempt.body !== text) S.attempt = { body: text, key: uuid() };
@@ -138,6 +164,13 @@ async function submit() {
       go('time');
       picker().refresh({ text: e.message && lang === 'en' ? e.message : t('e_taken'), kind: 'error' });
       announce(t('e_taken'));
+      return;
+    }
+    if (e.status === 422 && e.fields && e.fields.coupon) {
+      S.errors = { coupon: [].concat(e.fields.coupon).join(' ') };
+      go('review', { focus: false });
+      $('input[name="coupon"]', view)?.focus();
+      announce(S.errors.coupon);
       return;
     }
     if (e.status === 422 && Object.keys(e.fields).some((k) => /^(client\.|message|answers)/.test(k))) {
@@ -181,7 +214,7 @@ function paymentView() {
       if (code === 'slot_unavailable' && S.step === 'payment') holdExpired();
     },
   })).catch(() => replace(box, h('p', { text: t('e_generic') })));
-  return [h('div', { class: 'topbar' }), serviceHeader(true), heading(t('pay_title')), expires ? hold : null, box];
+  return [h('div', { class: 'topbar' }), serviceHeader(true), heading(t('pay_title')), expires ? hold : null, moneyLines(b), box];
 }
 
 function holdExpired() {
@@ -222,6 +255,7 @@ function doneView() {
       h('span', { class: 'done-icon' }, icon('check')),
       h('h1', { class: 'step-h', tabindex: '-1', text: confirmed ? t('done') : t('pending') })),
     summary(b, { tz, hour12: S.hour12, expert: S.expert }),
+    moneyLines(b, S.service.price && S.service.price.currency),
     b.confirmation_note ? h('p', { class: 'note info' }, icon('info'), h('span', { text: b.confirmation_note })) : null,
     S.payment === 'outside' && S.service.outside_payment_instructions
       ? h('div', { class: 'pay' }, h('p', { text: t('pay_outside', { price: fmt.price(S.service.price) }) }),
@@ -236,6 +270,8 @@ function doneView() {
 }
 
 function bookAnother() {
+  S.offer = null;
+  S.coupon = '';
   S.booking = null;
   S.slot = null;
   S.attempt = null;
@@ -243,4 +279,73 @@ function bookAnother() {
 }
 
 
-export const VIEWS = { details: detailsView, review: reviewView, payment: paymentView, done: doneView };
+// ---- step: join the waitlist of a full session ------------------------------------------------------
+
+function waitlistView() {
+  const s = S.service;
+  const f = S.form;
+  const when = `${fmt.date(S.slot.start, S.tz)}, ${fmt.range(S.slot.start, S.slot.end, S.tz, S.hour12)}`;
+  const backBtn = h('div', { class: 'topbar' }, h('button', { type: 'button', class: 'back', onclick: () => go('time') },
+    icon('back'), h('span', { text: t('back') })));
+  if (S.waitlisted) {
+    const w = S.waitlisted;
+    return [backBtn, h('div', { class: 'done-head' }, h('span', { class: 'done-icon' }, icon('check')),
+      h('h1', { class: 'step-h', tabindex: '-1', text: t('wl_joined') })),
+    h('p', { class: 'strong', text: `${s.name} · ${when}` }),
+    h('p', { text: t('wl_position', { n: w.position }) }),
+    h('p', { class: 'muted', text: t('wl_email', { email: w.client.email }) })];
+  }
+  const errBox = h('div', { class: 'submit-error' });
+  if (S.submitError) replace(errBox, submitErrorBox(S.submitError));
+  const form = h('form', { class: 'form', novalidate: true, onsubmit: (e) => { e.preventDefault(); joinWaitlist(form); } },
+    h('p', { class: 'form-error', role: 'alert', hidden: true, text: t('e_fix') }),
+    field('client.name', t('name'), { value: f.name, autocomplete: 'name', required: true, set: (v) => { f.name = v; } }),
+    field('client.email', t('email'), { type: 'email', value: f.email, autocomplete: 'email', required: true, set: (v) => { f.email = v; } }),
+    errBox,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary wide' }, t('wl_send'))));
+  return [backBtn, heading(t('wl_title')), h('p', { class: 'strong', text: `${s.name} · ${when}` }),
+    h('p', { class: 'wl-intro', text: t('wl_intro', { minutes: s.hold_minutes }) }), form];
+}
+
+async function joinWaitlist(form) {
+  if (S.busy) return;
+  const f = S.form;
+  const errors = {};
+  if (!f.name.trim()) errors['client.name'] = t('e_required');
+  if (!f.email.trim()) errors['client.email'] = t('e_required');
+  else if (!EMAIL.test(f.email.trim())) errors['client.email'] = t('e_email');
+  S.errors = errors;
+  if (Object.keys(errors).length) {
+    showErrors(form, S.errors);
+    return;
+  }
+  S.busy = true;
+  S.submitError = null;
+  try {
+    const res = await apiPost(paths.waitlist(cfg.expert, S.service.slug), {
+      session: S.slot.session, timezone: S.tz, client: { name: f.name.trim(), email: f.email.trim() } });
+    S.waitlisted = res.waitlist;
+    S.busy = false;
+    go('waitlist');
+    announce(t('wl_joined'));
+  } catch (e) {
+    S.busy = false;
+    if (e.reason === 'seats_left') {
+      // A seat freed up meanwhile: the client books it directly.
+      S.slot = { ...S.slot, seats_left: 1 };
+      go('details');
+      announce(t('wl_seats_left'));
+      return;
+    }
+    if (e.status === 422 && e.fields) {
+      S.errors = Object.fromEntries(Object.entries(e.fields).map(([k, v]) => [k, [].concat(v).join(' ')]));
+      showErrors(form, S.errors);
+      return;
+    }
+    S.submitError = e;
+    go('waitlist', { focus: false });
+    $('.submit-error .note', view)?.focus();
+  }
+}
+
+export const VIEWS = { details: detailsView, review: reviewView, payment: paymentView, done: doneView, waitlist: waitlistView };

@@ -70,6 +70,22 @@ export function summary(b, { tz, hour12, expert }) {
     loc ? row(locationIcon(loc), t('where'), where) : null);
 }
 
+// What a booking's price became: the coupon taken off, the deposit paid now, what is still due later.
+export function moneyLines(b, currency = null) {
+  const p = b.payment;
+  const lines = [];
+  const cur = p ? p.currency : currency;
+  if (b.coupon && b.coupon.discount && cur) {
+    lines.push(h('p', { class: 'money-line', text: t('coupon_applied', { code: b.coupon.code, amount: fmt.price({ amount: b.coupon.discount, currency: cur }) }) }));
+  }
+  if (p && p.deposit) {
+    lines.push(h('p', { class: 'money-line', text: t(p.status === 'paid' ? 'deposit_paid' : 'deposit_now', { price: fmt.price({ amount: p.deposit, currency: cur }) }) }));
+    const due = p.amount_due ?? p.amount - p.deposit;
+    if (due > 0) lines.push(h('p', { class: 'money-line strong', text: t('deposit_rest', { price: fmt.price({ amount: due, currency: cur }) }) }));
+  }
+  return lines;
+}
+
 // "Central European Time (Europe/Paris)", or just the zone when Intl only knows an offset for it.
 export function zoneText(tz, at) {
   const name = fmt.tzName(tz, at);

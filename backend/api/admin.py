@@ -54,6 +54,8 @@ def service_view(service: Service) -> dict[str, Any]:
              if service.price_amount is not None else None)
     view = {key: getattr(service, key) for key in ServiceSchema().fields if hasattr(service, key)}
     view["price"] = price
+    view["deposit"] = ({"amount": service.deposit_amount, "currency": service.price_currency}
+                       if service.deposit_amount is not None else None)
     view["policy"] = {**experts.DEFAULT_POLICY, **(service.policy or {})}
     return view
 

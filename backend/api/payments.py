@@ -45,7 +45,7 @@ def _booking_out(booking, token: str, extra: dict[str, Any] | None = None) -> di
     view = views.booking_view(booking, manage_url=_manage_url(token))
     if view.get("payment") is not None:
         payment = {**view["payment"], **pay_links(view["manage_url"])}
-        if booking.status == "pending_payment":
+        if booking.status == "pending_payment" or online.balance_open(booking):
             payment.update(stripe_gateway.stripe_js_config() or {})
             payment.update(extra or {})
         view["payment"] = payment
@@ -94,7 +94,7 @@ def payment_status(token: str):
 def payment_start(token: str):
     """A fresh card setup (SetupIntent ``client_secret``) for paying the booking with Stripe.js."""
     booking = bookings.find_by_token(db.session, token)
-    if booking.payment_option == "online" and booking.status == "confirmed":
+    if booking.payment_option == "online" and booking.status == "confirmed" and not online.balance_open(booking):
         return _booking_out(booking, token)
     extra = online.start_card_setup(db.session, booking)
     return _booking_out(booking, token, extra)

@@ -35,6 +35,8 @@ def public_service_view(service) -> dict[str, Any]:
     return {
         "slug": service.slug, "name": service.name, "description": service.description, "kind": service.kind,
         "duration_minutes": service.duration_minutes, "price": price,
+        "deposit": ({"amount": service.deposit_amount, "currency": service.price_currency}
+                    if service.deposit_amount is not None else None),
         "payment_options": list(service.payment_options or []),
         "location": views.public_location(service), "phone": service.phone, "message": service.message,
         "questions": service.questions or [], "capacity": service.capacity, "hold_minutes": service.hold_minutes,
@@ -72,7 +74,7 @@ def get_service(expert: str, service: str):
 @blp.route("/experts/<expert>/services/<service>/slots")
 @blp.arguments(SlotsQuery, location="query", as_kwargs=True)
 @blp.response(200, SlotsSchema)
-def get_slots(expert: str, service: str, start, end, timezone: str):
+def get_slots(expert: str, service: str, start, end, timezone: str, include_full: bool = False):
     """Bookable times of a service between two dates (inclusive) read in ``timezone``."""
     found = experts.get_service(db.session, experts.get_expert(db.session, expert), service)
     window_start, window_end = local_dates_window(start, end, timezone)
@@ -82,7 +84,8 @@ def get_slots(expert: str, service: str, start, end, timezone: str):
                  for s in slots.personal_slots(db.session, found, window_start, window_end, now)]
     else:
         items = []
-        for slot, session in slots.session_slots(db.session, found, window_start, window_end, now):
+        for slot, session in slots.session_slots(db.session, found, window_start, window_end, now,
+                                                 include_full=include_full):
             item = {"start": iso_in(slot.start, timezone), "end": iso_in(slot.end, timezone),
                     "seats_left": slot.seats_left, "session": session.id}
             # The place of a group, series or mini session is public (API.md).
@@ -115,6 +118,7 @@ def create_booking(data: dict, expert: str, service: str):
         client_name=data["client"]["name"], client_email=data["client"]["email"],
         client_phone=data["client"].get("phone"), message=data.get("message", ""),
         answers=data.get("answers", {}), payment_option=data.get("payment_option"),
+        coupon=data.get("coupon"), waitlist_token=data.get("waitlist"),
     )
     answer = bookings.create_booking(db.session, found_expert, found, req, now=utcnow(), links=app_links(), key=key)
     db.session.commit()  # the booking's unit ends here, releasing the expert's lock

@@ -15,7 +15,10 @@ def can_share(booking: Booking) -> bool:
 
 
 def can_mark_paid(booking: Booking) -> bool:
-    """A live booking to be paid outside Kairos with no payment recorded yet (``outside.mark_paid``)."""
+    """A live booking to be paid outside Kairos with no payment recorded yet, or a deposit booking with
+    the rest still due (``outside.mark_paid`` records either)."""
+    if booking.deposit_amount and booking.payment_option == "online" and booking.status == "confirmed":
+        return bool((payment_view(booking) or {}).get("amount_due"))
     if booking.payment_option != "outside" or booking.status not in ("pending", "confirmed"):
         return False
     view = payment_view(booking) or {}

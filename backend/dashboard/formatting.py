@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.models import Booking, ServiceSession
+from backend.money import money
 from backend.timeutil import zone
 from backend.views.payments import payment_view
 
@@ -18,7 +19,6 @@ STATUS_LABELS = {
     "confirmed": "Confirmed", "pending": "Pending", "pending_payment": "Awaiting payment", "cancelled": "Cancelled",
     "scheduling_in_progress": "Scheduling in progress", "booked": "Booked", "closed": "Closed", "parked": "Parked",
 }
-ZERO_DECIMAL = {"jpy", "krw", "vnd", "clp", "isk", "ugx", "xaf", "xof"}
 
 
 def local(instant: datetime, tz: str) -> datetime:
@@ -45,22 +45,16 @@ def iso(instant: datetime, tz: str) -> str:
     return local(instant, tz).isoformat(timespec="minutes")
 
 
-def money(amount: int | None, currency: str | None) -> str:
-    """Minor units as ``90.00 USD``; empty when there is no price."""
-    if amount is None or not currency:
-        return ""
-    if currency.lower() in ZERO_DECIMAL:
-        return f"{amount} {currency.upper()}"
-    return f"{amount / 100:.2f} {currency.upper()}"
-
-
 def payment(view: dict[str, Any] | None) -> str:
     """A booking's payment state in words (``views.payments.payment_view``), or an em dash when it is free."""
     if not view:
         return "—"
     label = PAYMENT_LABELS.get(view.get("status", ""), str(view.get("status", "")).replace("_", " ").capitalize())
     price = money(view.get("amount"), view.get("currency"))
-    return f"{label} · {price}" if price else label
+    text = f"{label} · {price}" if price else label
+    if view.get("amount_due"):  # a deposit booking: what is still to pay
+        text += f" · {money(view['amount_due'], view.get('currency'))} still due"
+    return text
 
 
 def payment_of(booking: Booking) -> str:

@@ -24,7 +24,7 @@ from backend.models import Availability, Booking, Expert
 from backend.payments import checkout, outside
 from backend.ratelimit import limit
 from backend.schemas import ExpertCancelInput
-from backend.services import bookings, dashboard, experts, leads
+from backend.services import bookings, dashboard, experts, leads, waitlist
 from backend.services.bookings import completion
 from backend.types import utcnow
 
@@ -212,6 +212,15 @@ def mark_paid(booking_id: str) -> ResponseReturnValue:
     expert = auth.current_expert()
     return _act(lambda: outside.mark_paid(db.session, bookings.get_booking(db.session, expert, booking_id), note=""),
                 "Marked as paid.")
+
+
+@bp.post("/waitlist/<entry_id>/remove")
+@auth.login_required
+def remove_from_waitlist(entry_id: str) -> ResponseReturnValue:
+    """Take someone off a session's waitlist, as the API's DELETE does (a held seat goes to the next person)."""
+    expert = auth.current_expert()
+    return _act(lambda: waitlist.remove(db.session, expert, entry_id, utcnow()),
+                lambda entry: f"{entry.client.name} is off the waitlist.")
 
 
 @bp.get("/sessions/new")

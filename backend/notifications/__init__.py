@@ -93,6 +93,16 @@ def reminder(db: Session, booking: Booking) -> OutboxMessage:
                   dedupe_key=f"reminder:{booking.id}:{iso_utc(booking.start)}")
 
 
+def balance_reminder(db: Session, booking: Booking, amount_due: int) -> OutboxMessage | None:
+    """Queue the reminder of what is still to pay on a deposit booking, once per booking (None if it was)."""
+    key = f"balance:{booking.id}"
+    if db.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)) is not None:
+        return None
+    row = _email(db, booking, "balance_due", booking.client.email, actor="system", dedupe_key=key)
+    row.payload = {**row.payload, "amount_due": amount_due, "currency": booking.price_currency}
+    return row
+
+
 def _confirmation_key(booking: Booking) -> str:
     # ics_sequence rises on cancel, so a booking confirmed again after a cancellation is confirmed again.
     return f"confirmed:{booking.id}:{booking.ics_sequence}"

@@ -19,15 +19,17 @@ from markupsafe import Markup
 from backend import places
 from backend.colours import brand_color, text_on
 from backend.links import Links
-from backend.models import Booking
+from backend.models import Booking, Expert, WaitlistEntry
+from backend.money import money
 from backend.notifications import ics
 from backend.timeutil import zone
 from backend.views.bookings import private_location
+from backend.views.payments import payment_view
 
 #: Client emails that carry a calendar file, and its METHOD.
 ICS_METHODS = {"booking_confirmed": "REQUEST", "booking_rescheduled": "REQUEST", "booking_cancelled": "CANCEL"}
 CLIENT_TOPICS = ("booking_confirmed", "booking_rescheduled", "booking_cancelled", "booking_shared",
-                 "booking_reminder", "payment_refunded")
+                 "booking_reminder", "payment_refunded", "balance_due")
 EXPERT_TOPICS = ("expert_booking_created", "expert_booking_completed", "expert_booking_rescheduled",
                  "expert_booking_cancelled")
 
@@ -67,6 +69,13 @@ TEXT: dict[str, dict[str, str]] = {
         "manage": "Manage your booking", "complete": "Complete your booking",
         "video": "Video call", "phone": "Phone", "in_person": "In person", "custom": "",
         "place_time": "{when} {city} time", "place_and_yours": "{there} · {yours} your time",
+        "subject.waitlist_offer": "A seat is free: {service} with {expert}, {date}",
+        "intro.waitlist_offer": "A seat has freed up in a session you are waiting for. It is held for you until {until}: "
+                                "book it before then, or it goes to the next person waiting.",
+        "book_seat": "Book this seat",
+        "subject.balance_due": "Still to pay: {service} with {expert}, {date}",
+        "intro.balance_due": "Your deposit is paid and your session is confirmed. The rest is still to pay, as {expert} asked.",
+        "due": "Still to pay",
     },
     "fr": {
         "subject.booking_confirmed": "Confirmé : {service} avec {expert}, {date}",
@@ -96,13 +105,25 @@ TEXT: dict[str, dict[str, str]] = {
         "manage": "Gérer votre réservation", "complete": "Finaliser votre réservation",
         "video": "Appel vidéo", "phone": "Téléphone", "in_person": "En personne", "custom": "",
         "place_time": "{when} heure de {city}", "place_and_yours": "{there} · {yours} chez vous",
+        "subject.waitlist_offer": "Une place s’est libérée : {service} avec {expert}, {date}",
+        "intro.waitlist_offer": "Une place s’est libérée dans une séance que vous attendiez. Elle vous est réservée "
+                                "jusqu’à {until} : réservez-la avant, sinon elle ira à la personne suivante.",
+        "book_seat": "Réserver cette place",
+        "subject.balance_due": "Reste à payer : {service} avec {expert}, {date}",
+        "intro.balance_due": "Votre acompte est payé et votre séance confirmée. Le reste est encore à régler, comme {expert} l’a demandé.",
+        "due": "Reste à payer",
     },
 }
 
 
 def language(booking: Booking) -> str:
     """The expert's language for everything sent about their bookings (English by default)."""
-    locale = (booking.expert.locale or "en").split("-")[0].lower()
+    return expert_language(booking.expert)
+
+
+def expert_language(expert: Expert) -> str:
+    """The expert's language (English by default)."""
+    locale = (expert.locale or "en").split("-")[0].lower()
     return locale if locale in TEXT else "en"
 
 
@@ -184,6 +205,12 @@ def build(topic: str, payload: dict[str, Any], booking: Booking, links: Links, *
         rows.append((t["client"], contact))
         if topic in ("expert_booking_created", "expert_booking_completed") and booking.answers:
             rows.append((t["answers"], "; ".join(f"{k}: {v}" for k, v in booking.answers.items())))
+    if payload.get("amount_due"):
+        rows.append((t["due"], money(int(payload["amount_due"]), payload.get("currency") or "eur")))
+    elif topic in ("booking_confirmed", "booking_reminder", "expert_booking_created") and booking.deposit_amount:
+        due = (payment_view(booking) or {}).get("amount_due")  # read at send time: what is due now
+        if due:
+            rows.append((t["due"], money(due, booking.price_currency or "eur")))
     if payload.get("message"):
         rows.append((t["message"], payload["message"]))
     if topic in ("booking_confirmed", "booking_reminder") and service.confirmation_note:
@@ -221,6 +248,38 @@ def build(topic: str, payload: dict[str, Any], booking: Booking, links: Links, *
                               description=description)
         msg.add_attachment(data, maintype="text", subtype="calendar", filename="invite.ics",
                            params={"method": method, "charset": "utf-8"})
+    return msg
+
+
+def build_waitlist_offer(entry: WaitlistEntry, url: str, *, message_id: str | None = None) -> EmailMessage:
+    """The email that offers a freed seat to a waitlisted client, with the link that books it."""
+    service, client, session = entry.service, entry.client, entry.session
+    expert = service.expert
+    lang = expert_language(expert)
+    t = TEXT[lang]
+    tz = entry.timezone
+    when = format_when(session.start, session.end, tz, lang)
+    until = (format_when(entry.offer_expires_at, entry.offer_expires_at, tz, lang).rsplit("–", 1)[0]
+             if entry.offer_expires_at else "")
+    subject = t["subject.waitlist_offer"].format(service=service.name, expert=expert.name, date=when)
+    intro = t["intro.waitlist_offer"].format(until=until)
+    greeting = t["hello"].format(name=client.name)
+    rows = [(t["when"], when)]
+    zone_line = t["zone"].format(tz=tz, offset=utc_offset(session.start, tz))
+    text = [greeting, "", intro, ""] + [f"{label}: {value}" for label, value in rows]
+    text += ["", zone_line, "", f"{t['book_seat']}: {url}", "", f"— {expert.name}"]
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"] = formataddr((expert.name, sender_address(url)))
+    msg["To"] = formataddr((client.name, client.email))
+    msg["Reply-To"] = expert.notification_email or expert.email
+    msg["Date"] = format_datetime(datetime.now(zone("UTC")))
+    if message_id:
+        msg["Message-ID"] = message_id
+    msg["Content-Language"] = lang
+    msg.set_content("\n".join(text) + "\n")
+    msg.add_alternative(_html(brand_color(expert.brand_color), expert.name, greeting, intro, rows, zone_line,
+                              url, t["book_seat"], lang), subtype="html")
     return msg
 
 

@@ -61,6 +61,18 @@ def applied_payment_ids(db: Session, booking_id: str) -> set[str]:
     return {e.data.get("payment") for e in events(db, booking_id, "paid")}
 
 
+def paid_total(payments: list[Payment]) -> int:
+    """Money kept from ``payments``: what succeeded, less what was refunded."""
+    return sum(p.amount - (p.refunded_amount or 0) for p in payments if p.status in ("succeeded", "refunded"))
+
+
+def balance_due(db: Session, booking: Booking) -> int:
+    """What is still to pay on a booking with a deposit: its price less the money kept (0 if none)."""
+    if not booking.deposit_amount or booking.status == "cancelled":
+        return 0
+    return max((booking.price_amount or 0) - paid_total(payments_of(db, booking.id)), 0)
+
+
 def advance(payment: Payment, status: str) -> bool:
     """Move ``payment`` to ``status`` unless that would move it back; True if it changed."""
     if RANK.get(status, -1) > RANK.get(payment.status, -1):

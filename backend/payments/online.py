@@ -26,12 +26,12 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from backend import notifications
 from backend.errors import NotAllowed, PaymentFailed, SlotUnavailable, ValidationError
 from backend.models import Booking, BookingEvent, Client, Payment, public_id
-from backend.payments import ledger, refunds
+from backend.payments import ledger, options, refunds
 from backend.payments.stripe_gateway import (
     CardDeclined,
     MissingCustomer,
@@ -97,11 +97,20 @@ def start_card_setup(db: Session, booking: Booking) -> dict[str, Any]:
             "setup_intent": intent["id"], **(stripe_js_config() or {})}
 
 
+def balance_open(booking: Booking) -> bool:
+    """A deposit booking, confirmed on its deposit, with the rest still to pay (by card, later)."""
+    db = object_session(booking)
+    return (booking.payment_option == "online" and booking.status == "confirmed" and bool(booking.deposit_amount)
+            and db is not None and ledger.balance_due(db, booking) > 0)
+
+
 def _require_payable(booking: Booking) -> None:
     if booking.payment_option != "online":
         raise NotAllowed("not_online", "This booking is not paid online.")
     if booking.status == "cancelled":
         raise NotAllowed("cancelled", "This booking was cancelled.")
+    if balance_open(booking):
+        return  # the rest of a deposit booking, paid by card through the manage link
     if booking.status == "confirmed":
         raise NotAllowed("already_paid", "This booking is already confirmed.")
     if booking.status != "pending_payment":
@@ -137,10 +146,12 @@ def pay_with_setup_intent(db: Session, booking: Booking, setup_intent_id: str, n
 
     Raises PaymentFailed (402, Stripe's message) when the card is declined: the hold stays.
     """
-    if booking.payment_option == "online" and booking.status == "confirmed":
+    balance = balance_open(booking)
+    if booking.payment_option == "online" and booking.status == "confirmed" and not balance:
         return {}  # a repeated request after success: nothing to do
     _require_payable(booking)
-    booking = renew_hold_if_expired(db, booking, now)
+    if not balance:  # a confirmed booking paying its rest holds nothing
+        booking = renew_hold_if_expired(db, booking, now)
     setup = gateway().retrieve_setup_intent(setup_intent_id)
     if (setup.get("metadata") or {}).get("kairos_booking") != booking.id:
         raise ValidationError(fields={"setup_intent": ["This card setup belongs to another booking."]})
@@ -152,7 +163,8 @@ def pay_with_setup_intent(db: Session, booking: Booking, setup_intent_id: str, n
     method = method.get("id") if isinstance(method, dict) else method
     customer = setup.get("customer") or booking.client.stripe_customer_id
     customer = customer.get("id") if isinstance(customer, dict) else customer
-    booking_id, amount, currency = booking.id, booking.price_amount, booking.price_currency
+    amount = ledger.balance_due(db, booking) if balance else options.charge_now(booking)
+    booking_id, currency = booking.id, booking.price_currency
     description = f"{booking.session_name}, {iso_in(booking.start, booking.expert.timezone)}"
     hold = _hold_text(booking)
     end_unit(db)
@@ -293,6 +305,9 @@ def settle(db: Session, payment_id: str, now: datetime) -> str:
     outcome: str
     if payment.id in applied or payment.id in requested:
         outcome = "already"
+    elif booking.status == "confirmed" and applied and _pays_the_rest(db, booking, payment):
+        _mark_paid(db, booking, payment)  # the rest of a deposit booking, paid by card later
+        outcome = "balance"
     elif booking.status == "confirmed" and applied:
         refunds.request_refund(db, booking, payment, actor="system",
                                reason="This booking was already paid: the second payment is refunded.")
@@ -327,6 +342,14 @@ def settle(db: Session, payment_id: str, now: datetime) -> str:
     if outcome in ("duplicate", "late", "cancelled", "already"):
         refunds.perform_pending(db, booking.id)  # also retries one that Stripe refused earlier
     return outcome
+
+
+def _pays_the_rest(db: Session, booking: Booking, payment: Payment) -> bool:
+    """Whether ``payment`` fits in what a deposit booking still owed before it (else it is a duplicate)."""
+    if not booking.deposit_amount:
+        return False
+    kept_before = ledger.paid_total([p for p in ledger.payments_of(db, booking.id) if p.id != payment.id])
+    return (booking.price_amount or 0) - kept_before >= payment.amount
 
 
 def _mark_paid(db: Session, booking: Booking, payment: Payment) -> None:

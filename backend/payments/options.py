@@ -31,6 +31,22 @@ def initial_status(service: Service, payment_option: str | None) -> BookingStatu
     return BookingStatus.CONFIRMED  # free, or a package credit (taken in ``on_created``)
 
 
+def deposit_for(service: Service, payment_option: str | None, price: int | None) -> int | None:
+    """The part of ``price`` paid online when booking, if the service asks a deposit (else None: all of it).
+
+    A deposit only applies to paying online, and only while it is less than the price (a coupon
+    may have lowered the price below it).
+    """
+    if payment_option != "online" or not service.deposit_amount or not price or service.deposit_amount >= price:
+        return None
+    return service.deposit_amount
+
+
+def charge_now(booking: Booking) -> int:
+    """What the client pays online when booking: the deposit, or the whole (discounted) price."""
+    return booking.deposit_amount or booking.price_amount or 0
+
+
 def on_created(db: Session, booking: Booking, now: datetime) -> None:
     """Inside the booking's transaction, under the expert's lock: spend a package credit."""
     if booking.payment_option == "package":

@@ -26,10 +26,14 @@ class BookingCreate(Schema):
     message = fields.String(load_default="", validate=validate.Length(max=5000))
     answers = fields.Dict(keys=fields.String(), load_default=dict)
     payment_option = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(PAYMENT_OPTIONS))
+    coupon = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
+                           metadata={"description": "A discount code; 422 on coupon when bad or used up"})
+    waitlist = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                             metadata={"description": "The token of a waitlist offer's link: the seat held for you"})
 
     @validates_schema
     def _when(self, data: dict, **kwargs) -> None:
-        if "start" not in data and "session" not in data:
+        if "start" not in data and "session" not in data and not data.get("waitlist"):
             raise ValidationError("Choose a time.", "start")
 
 
@@ -49,6 +53,13 @@ class PackageRef(Schema):
     credits_left = fields.Integer(required=True)
 
 
+class CouponRef(Schema):
+    """The coupon a booking was made with and what it took off the price."""
+
+    code = fields.String(required=True)
+    discount = fields.Integer(required=True)
+
+
 class PaymentOut(Schema):
     """``booking.payment`` (API.md); the Stripe.js fields only while a card payment is under way."""
 
@@ -57,6 +68,8 @@ class PaymentOut(Schema):
     amount = fields.Integer(allow_none=True)
     currency = fields.String(allow_none=True)
     refunded_amount = fields.Integer()
+    deposit = fields.Integer(metadata={"description": "The part paid online when booking (a deposit)"})
+    amount_due = fields.Integer(metadata={"description": "What is still to pay after what was paid"})
     last_error = fields.String()
     instructions = fields.String(allow_none=True)
     hold_expires_at = fields.String()
@@ -92,6 +105,7 @@ class BookingOut(Schema):
     session = fields.String(allow_none=True)
     manage_url = fields.String()
     payment = fields.Nested(PaymentOut, allow_none=True)
+    coupon = fields.Nested(CouponRef, allow_none=True)
     message = fields.String()
     answers = fields.Dict(keys=fields.String(), values=fields.Raw(),
                           metadata={"description": "Question id -> the client's answer (text or true/false)"})

@@ -63,6 +63,8 @@ class ServiceSchema(Schema):
     kind = fields.String(validate=validate.OneOf(SERVICE_KINDS))
     duration_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=5, max=24 * 60))
     price = fields.Nested(Money, allow_none=True)
+    deposit = fields.Nested(Money, allow_none=True, metadata={
+        "description": "Paid online when booking; the rest is due as the expert says (outside, or by card later)"})
     payment_options = fields.List(fields.String(validate=validate.OneOf(PAYMENT_OPTIONS)))
     outside_payment_instructions = fields.String(validate=validate.Length(max=5000))
     location = fields.Nested(LocationSchema)

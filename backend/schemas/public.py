@@ -13,6 +13,7 @@ class PublicServiceSchema(Schema):
     kind = fields.String()
     duration_minutes = fields.Integer()
     price = fields.Nested(Money, allow_none=True)
+    deposit = fields.Nested(Money, allow_none=True)
     payment_options = fields.List(fields.String())
     location = fields.Nested(LocationSchema)
     phone = fields.String()
@@ -38,6 +39,8 @@ class SlotsQuery(Schema):
     start = fields.Date(required=True)
     end = fields.Date(required=True)
     timezone = TimeZone(required=True)
+    include_full = fields.Boolean(load_default=False, metadata={
+        "description": "Also list full sessions (seats_left 0), whose waitlist a client may join"})
 
     @validates_schema
     def _range(self, data: dict, **kwargs) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend import outbox
 from backend.errors import NotFound
-from backend.models import Booking, BookingEvent, Client, ClientPackage, Expert, Lead, OutboxMessage, Payment
-from backend.services import bookings, leads
+from backend.models import Booking, BookingEvent, Client, ClientPackage, Expert, Lead, OutboxMessage, Payment, WaitlistEntry
+from backend.services import bookings, leads, waitlist
 
 UPCOMING_DAYS = 60
 RECENT_CANCELLATIONS = 10
@@ -49,6 +49,7 @@ class Overview:
     leads: list[Lead]
     clients: list[ClientRow]
     parked: list[OutboxMessage]
+    waitlist: list[WaitlistEntry]
 
 
 def upcoming_bookings(db: Session, expert: Expert, now: datetime, days: int = UPCOMING_DAYS) -> list[Booking]:
@@ -95,6 +96,7 @@ def overview(db: Session, expert: Expert, now: datetime) -> Overview:
         leads=leads.list_leads(db, expert),
         clients=clients_with_counts(db, expert),
         parked=outbox.list_messages(db, expert.id, status="parked"),
+        waitlist=waitlist.list_open(db, expert),
     )
 
 

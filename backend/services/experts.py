@@ -129,6 +129,10 @@ def apply_service_changes(db: Session, expert: Expert, service: Service, data: d
         price = data["price"]
         service.price_amount = price["amount"] if price else None
         service.price_currency = price["currency"] if price else None
+    if "deposit" in data:
+        service.deposit_amount = data["deposit"]["amount"] if data["deposit"] else None
+        if data["deposit"] and data["deposit"]["currency"] != service.price_currency:
+            raise ValidationError(fields={"deposit": ["Ask the deposit in the price's currency."]})
     if "policy" in data:
         service.policy = {**DEFAULT_POLICY, **(service.policy or {}), **data["policy"]}
     elif not service.policy:
@@ -139,6 +143,11 @@ def apply_service_changes(db: Session, expert: Expert, service: Service, data: d
             "Online payment needs Stripe: set KAIROS_STRIPE_SECRET_KEY on the server first."]})
     if any(o in options for o in ("online", "outside")) and not service.price_amount:
         raise ValidationError(fields={"price": ["A service paid online or outside needs a price."]})
+    if service.deposit_amount is not None and (not service.price_amount or service.deposit_amount <= 0
+                                               or service.deposit_amount >= service.price_amount):
+        raise ValidationError(fields={"deposit": ["A deposit is more than zero and less than the price."]})
+    if service.deposit_amount is not None and "online" not in options:
+        raise ValidationError(fields={"deposit": ["A deposit is paid online: offer online payment."]})
     if service.kind == "personal" and service.capacity != 1:
         raise ValidationError(fields={"capacity": ["A personal service has one seat; use a group service for more."]})
     return service

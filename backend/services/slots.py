@@ -1,6 +1,7 @@
 """Feeds the pure slot engine from the database: one query for the bookings that matter."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -8,8 +9,9 @@ from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from backend import slot_engine as engine
-from backend.models import Availability, Booking, CalendarBusy, Service, ServiceSession
+from backend.models import Availability, Booking, CalendarBusy, Service, ServiceSession, WaitlistEntry
 from backend.schemas import WEEKDAYS, parse_hhmm
+from backend.statuses import WaitlistStatus
 from backend.types import UTCDateTime
 
 #: Longest any booking can last (a service is at most a day); bounds the index range scan.
@@ -145,20 +147,27 @@ def check_personal_start(db: Session, service: Service, start: datetime, now: da
 
 
 def seats_taken(db: Session, service: Service, session_ids: list[str], now: datetime,
-                *, exclude_booking_id: str | None = None) -> dict[str, int]:
-    """Seats held or booked per session, counting only bookings that still hold a seat.
+                *, exclude_booking_id: str | None = None, exclude_offer_id: str | None = None) -> dict[str, int]:
+    """Seats held or booked per session, counting only bookings that still hold a seat and the
+    seats held for waitlisted clients by an offer still open (``exclude_offer_id``: the offer of
+    the client booking now, whose own held seat is theirs).
 
     A series booking is one row that takes a seat in every session of the series, so for a
-    series every session counts all of the service's bookings.
+    series every session counts all of the service's bookings (and offers).
     """
     if not session_ids:
         return {}
+    offers = (WaitlistEntry.status == WaitlistStatus.OFFERED) & (WaitlistEntry.offer_expires_at > now)
+    if exclude_offer_id:
+        offers = offers & (WaitlistEntry.id != exclude_offer_id)
     if service.kind == "series":
         query = select(func.count()).select_from(Booking).where(Booking.service_id == service.id,
                                                                  blocking_clause(now))
         if exclude_booking_id:
             query = query.where(Booking.id != exclude_booking_id)
-        taken = db.scalar(query) or 0
+        held = db.scalar(select(func.count()).select_from(WaitlistEntry)
+                         .where(WaitlistEntry.service_id == service.id, offers)) or 0
+        taken = (db.scalar(query) or 0) + held
         return {sid: taken for sid in session_ids}
     query = (
         select(Booking.session_id, func.count())
@@ -167,7 +176,12 @@ def seats_taken(db: Session, service: Service, session_ids: list[str], now: date
     )
     if exclude_booking_id:
         query = query.where(Booking.id != exclude_booking_id)
-    return {sid: n for sid, n in db.execute(query)}
+    taken = {sid: n for sid, n in db.execute(query)}
+    held_query = (select(WaitlistEntry.session_id, func.count())
+                  .where(WaitlistEntry.session_id.in_(session_ids), offers).group_by(WaitlistEntry.session_id))
+    for sid, n in db.execute(held_query):
+        taken[sid] = taken.get(sid, 0) + n
+    return taken
 
 
 def series_sessions(db: Session, service: Service) -> list[ServiceSession]:
@@ -186,12 +200,15 @@ def sessions_in(db: Session, service: Service, window_start: datetime, window_en
 
 
 def session_slots(db: Session, service: Service, window_start: datetime, window_end: datetime,
-                  now: datetime) -> list[tuple[engine.SessionSlot, ServiceSession]]:
+                  now: datetime, *, include_full: bool = False) -> list[tuple[engine.SessionSlot, ServiceSession]]:
     """Scheduled sessions with seats left, as the engine filters them (notice, advance window).
 
     A series is offered as one slot: its first session, with the fewest seats left of any of
-    its sessions, and only while that first session is still ahead.
+    its sessions, and only while that first session is still ahead. ``include_full`` adds the
+    full sessions the rules would otherwise offer, with ``seats_left`` 0 (the widget offers their
+    waitlist).
     """
+    rules = engine_rules(service)
     if service.kind == "series":
         sessions = series_sessions(db, service)
         if not sessions or not (window_start <= sessions[0].start < window_end):
@@ -201,28 +218,37 @@ def session_slots(db: Session, service: Service, window_start: datetime, window_
         seats = min(s.capacity - taken.get(s.id, 0) for s in sessions)
         info = engine.SessionInfo(id=first.id, start=first.start, end=first.end,
                                   capacity=seats + taken.get(first.id, 0), taken=taken.get(first.id, 0))
-        return [(slot, first) for slot in engine.session_slots([info], engine_rules(service),
-                                                               window_start, window_end, now)]
-    sessions = sessions_in(db, service, window_start, window_end)
-    taken = seats_taken(db, service, [s.id for s in sessions], now)
-    by_id = {s.id: s for s in sessions}
-    infos = [engine.SessionInfo(id=s.id, start=s.start, end=s.end, capacity=s.capacity, taken=taken.get(s.id, 0))
-             for s in sessions]
-    return [(slot, by_id[slot.session_id])
-            for slot in engine.session_slots(infos, engine_rules(service), window_start, window_end, now)]
+        infos = [info]
+        by_id = {first.id: first}
+    else:
+        sessions = sessions_in(db, service, window_start, window_end)
+        taken = seats_taken(db, service, [s.id for s in sessions], now)
+        by_id = {s.id: s for s in sessions}
+        infos = [engine.SessionInfo(id=s.id, start=s.start, end=s.end, capacity=s.capacity,
+                                    taken=taken.get(s.id, 0)) for s in sessions]
+    found = engine.session_slots(infos, rules, window_start, window_end, now)
+    if include_full:
+        # The same rules decide which full sessions would be offered; they come back with no seat.
+        full = [replace(i, capacity=1, taken=0) for i in infos if i.capacity - i.taken <= 0]
+        found += [replace(slot, seats_left=0)
+                  for slot in engine.session_slots(full, rules, window_start, window_end, now)]
+        found.sort(key=lambda slot: (slot.start, slot.session_id))
+    return [(slot, by_id[slot.session_id]) for slot in found]
 
 
 def check_session(db: Session, service: Service, session: ServiceSession, now: datetime,
-                  *, exclude_booking_id: str | None = None) -> bool:
+                  *, exclude_booking_id: str | None = None, exclude_offer_id: str | None = None) -> bool:
     """True if a seat of ``session`` (for a series: of every session) can be booked right now."""
     if service.kind == "series":
         sessions = series_sessions(db, service)
         if not sessions or sessions[0].id != session.id:
             return False
-        taken = seats_taken(db, service, [s.id for s in sessions], now, exclude_booking_id=exclude_booking_id)
+        taken = seats_taken(db, service, [s.id for s in sessions], now, exclude_booking_id=exclude_booking_id,
+                            exclude_offer_id=exclude_offer_id)
         if any(s.capacity - taken.get(s.id, 0) <= 0 for s in sessions):
             return False  # all or nothing: one full session makes the whole series full
-    taken_here = seats_taken(db, service, [session.id], now, exclude_booking_id=exclude_booking_id).get(session.id, 0)
+    taken_here = seats_taken(db, service, [session.id], now, exclude_booking_id=exclude_booking_id,
+                             exclude_offer_id=exclude_offer_id).get(session.id, 0)
     info = engine.SessionInfo(session.id, session.start, session.end, session.capacity, taken_here)
     return bool(engine.session_slots([info], engine_rules(service), session.start,
                                      session.start + timedelta(seconds=1), now))

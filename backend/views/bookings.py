@@ -64,6 +64,8 @@ def booking_view(booking: Booking, *, manage_url: str | None = None, tz: str | N
         "payment": payment_view(booking),
         "created_at": iso_utc(booking.created_at),
     }
+    if booking.coupon_code:
+        view["coupon"] = {"code": booking.coupon_code, "discount": booking.discount_amount or 0}
     dates = series_dates(booking)
     if dates is not None:
         view["sessions"] = [{"start": iso_in(start, tz), "end": iso_in(end, tz)} for start, end in dates]

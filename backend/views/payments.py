@@ -46,6 +46,10 @@ def payment_view(booking: Booking) -> dict[str, Any] | None:
         view["status"] = S.CANCELLED
     else:
         view["status"] = S.REQUIRES_PAYMENT
+    if booking.deposit_amount:
+        view["deposit"] = booking.deposit_amount
+        if db is not None:
+            view["amount_due"] = ledger.balance_due(db, booking)
     if option == "outside":
         view["instructions"] = booking.service.outside_payment_instructions
     if booking.status == BookingStatus.PENDING_PAYMENT and booking.hold_expires_at:

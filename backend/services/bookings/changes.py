@@ -10,7 +10,7 @@ from backend.errors import NotAllowed, SlotUnavailable, ValidationError
 from backend.links import Links
 from backend.models import Booking, BookingEvent
 from backend.payments import options
-from backend.services import slots
+from backend.services import coupons, slots, waitlist
 from backend.services.bookings.policy import REASON_TEXT, permissions, refuse
 from backend.services.bookings.requests import resolve_session
 from backend.services.leads import mark_lead_booked
@@ -49,8 +49,10 @@ def cancel_booking(db: Session, booking: Booking, *, actor: str, reason: str, no
     db.add(BookingEvent(booking_id=booking.id, type="cancelled", actor=actor, message=reason or None, data={}))
     options.on_cancelled(db, booking, actor=actor,  # credit back; refunds written
                          by_policy=actor == "client" or refund_by_policy)
+    coupons.give_back(db, booking)
     notifications.booking_event(db, booking, "cancelled", actor=actor, message=reason or None)
     db.flush()
+    waitlist.after_seat_freed(db, booking, now)  # the seat goes to the first person waiting, still under the lock
     return booking
 
 
@@ -65,7 +67,7 @@ def reschedule_booking(db: Session, booking: Booking, *, start: datetime | None,
     elif booking.status == BookingStatus.CANCELLED:
         raise NotAllowed("cancelled", REASON_TEXT["cancelled"])
     service = booking.service
-    old_start = booking.start
+    old_start, old_session = booking.start, booking.session
     if service.kind == "personal":
         if start is None:
             raise ValidationError(fields={"start": ["Choose a new time."]})
@@ -84,6 +86,8 @@ def reschedule_booking(db: Session, booking: Booking, *, start: datetime | None,
                         data={"from": iso_utc(old_start), "to": iso_utc(booking.start)}))
     notifications.booking_event(db, booking, "rescheduled", actor=actor, previous_start=old_start)
     db.flush()
+    if old_session is not None and old_session.id != booking.session_id:
+        waitlist.offer_free_seats(db, service, old_session, now)  # the seat it left goes to the waitlist
     return booking
 
 

@@ -25,6 +25,9 @@ class BookingRequest:
     message: str = ""
     answers: dict[str, Any] = field(default_factory=dict)
     payment_option: str | None = None
+    coupon: str | None = None
+    #: The token of a waitlist offer: the seat held for this client.
+    waitlist_token: str | None = None
 
 
 def answer_errors(questions: list[dict[str, Any]], answers: dict[str, Any]) -> dict[str, list[str]]:
@@ -66,9 +69,13 @@ def validate_request(service: Service, req: BookingRequest) -> None:
             errors["payment_option"] = [f"Choose one of: {', '.join(options)}."]
     elif req.payment_option is not None:
         errors["payment_option"] = ["This service is free: send no payment option."]
+    if req.coupon is not None and req.payment_option == "package":
+        errors["coupon"] = ["A package credit pays this booking: no code is needed."]
+    if req.waitlist_token is not None and service.kind == "personal":
+        errors["waitlist"] = ["Only a session has a waitlist."]
     if service.kind == "personal" and req.start is None:
         errors["start"] = ["Choose a time."]
-    if service.kind != "personal" and req.session_id is None and req.start is None:
+    if service.kind != "personal" and req.session_id is None and req.start is None and req.waitlist_token is None:
         errors["session"] = ["Choose a session."]
     if errors:
         raise ValidationError(fields=errors)
