@@ -10,7 +10,15 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.extensions import db
-from backend.statuses import BookingStatus, CalendarStatus, LeadStatus, OutboxStatus, PaymentStatus, WaitlistStatus, values
+from backend.statuses import (
+    BookingStatus,
+    CalendarStatus,
+    LeadStatus,
+    OutboxStatus,
+    PaymentStatus,
+    WaitlistStatus,
+    values,
+)
 from backend.types import UTCDateTime, utcnow
 
 # Kinds and options live here once (statuses in backend/statuses.py); schemas and services import them.

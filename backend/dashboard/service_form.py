@@ -14,8 +14,8 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from backend.dashboard.common import Form, int_field
-from backend.dashboard.formatting import ZERO_DECIMAL
 from backend.models import PAYMENT_OPTIONS, Service
+from backend.money import ZERO_DECIMAL
 from backend.services.experts import DEFAULT_POLICY
 
 MAX_QUESTIONS = 20

@@ -14,7 +14,17 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend import outbox
 from backend.errors import NotFound
-from backend.models import Booking, BookingEvent, Client, ClientPackage, Expert, Lead, OutboxMessage, Payment, WaitlistEntry
+from backend.models import (
+    Booking,
+    BookingEvent,
+    Client,
+    ClientPackage,
+    Expert,
+    Lead,
+    OutboxMessage,
+    Payment,
+    WaitlistEntry,
+)
 from backend.services import bookings, leads, waitlist
 
 UPCOMING_DAYS = 60
