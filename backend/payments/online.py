@@ -175,6 +175,39 @@ def _hold_text(booking: Booking) -> str | None:
     return iso_in(booking.hold_expires_at, booking.timezone) if booking.hold_expires_at else None
 
 
+def pay_with_saved_card(db: Session, booking: Booking, payment_method: str, now: datetime) -> dict[str, Any]:
+    """Charge the booking's amount to a card saved on the client's Stripe customer (one click).
+
+    The caller checked that ``payment_method`` is one of that customer's cards. Raises PaymentFailed
+    (402) when declined: the hold stays and the client may enter another card.
+    """
+    _require_payable(booking)
+    booking = renew_hold_if_expired(db, booking, now)
+    customer = booking.client.stripe_customer_id
+    if not customer:
+        raise ValidationError(fields={"card": ["You have no saved card yet."]})
+    booking_id, amount, currency = booking.id, booking.price_amount, booking.price_currency
+    description = f"{booking.service.name}, {iso_in(booking.start, booking.expert.timezone)}"
+    hold = _hold_text(booking)
+    attempts = len(ledger.payments_of(db, booking_id))
+    end_unit(db)
+    try:
+        intent = gateway().create_payment_intent(
+            amount=amount, currency=currency, customer=customer, payment_method=payment_method,
+            booking_id=booking_id, description=description,
+            idempotency_key=f"kairos-pay-{booking_id}-{payment_method}-{attempts}")
+    except CardDeclined as declined:
+        _record_decline(db, booking_id, amount, currency, declined)
+        raise PaymentFailed(declined.message, decline_code=declined.decline_code or declined.code,
+                            hold_expires_at=hold) from declined
+    payment = record_intent(db, booking_id, intent)
+    if payment is not None and payment.status == "succeeded":
+        settle(db, payment.id, now)
+    return intent_fields(intent)
+
+
+
+
 def intent_fields(intent: dict[str, Any]) -> dict[str, Any]:
     """What the widget needs to finish an intent in the browser (3-D Secure), if anything."""
     if intent.get("status") == "requires_action":

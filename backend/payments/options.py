@@ -31,10 +31,11 @@ def initial_status(service: Service, payment_option: str | None) -> BookingStatu
     return BookingStatus.CONFIRMED  # free, or a package credit (taken in ``on_created``)
 
 
-def on_created(db: Session, booking: Booking, now: datetime) -> None:
-    """Inside the booking's transaction, under the expert's lock: spend a package credit."""
+def on_created(db: Session, booking: Booking, now: datetime, package_id: int | None = None) -> None:
+    """Inside the booking's transaction, under the expert's lock: spend a package credit
+    (from ``package_id`` when the client chose one)."""
     if booking.payment_option == "package":
-        packages.take_credit(db, booking, now)
+        packages.take_credit(db, booking, now, package_id)
 
 
 def on_cancelled(db: Session, booking: Booking, *, actor: str, by_policy: bool) -> None:

@@ -34,9 +34,17 @@ def usable(db: Session, expert_id: int, client_id: int, service_id: int, now: da
     return sorted(found, key=lambda p: (p.expires_at is None, p.expires_at or now, p.id))
 
 
-def take_credit(db: Session, booking: Booking, now: datetime) -> ClientPackage:
-    """Spend one credit on ``booking`` (inside its transaction); NotAllowed when none is left."""
-    for package in usable(db, booking.expert_id, booking.client_id, booking.service_id, now):
+def take_credit(db: Session, booking: Booking, now: datetime, package_id: int | None = None) -> ClientPackage:
+    """Spend one credit on ``booking`` (inside its transaction); NotAllowed when none is left.
+
+    ``package_id`` picks one of the client's packages (when several fit); else the one expiring first.
+    """
+    candidates = usable(db, booking.expert_id, booking.client_id, booking.service_id, now)
+    if package_id is not None:
+        candidates = [p for p in candidates if p.id == package_id]
+        if not candidates:
+            raise ValidationError(fields={"package": ["This package has no credit left for this service."]})
+    for package in candidates:
         taken = db.execute(update(ClientPackage).where(
             ClientPackage.id == package.id, ClientPackage.credits_used < ClientPackage.credits_total,
         ).values(credits_used=ClientPackage.credits_used + 1)).rowcount
@@ -86,6 +94,14 @@ def of_client(db: Session, expert: Expert, client: Client) -> list[ClientPackage
     return list(db.scalars(select(ClientPackage).where(ClientPackage.client_id == client.id,
                                                        ClientPackage.expert_id == expert.id)
                            .order_by(ClientPackage.id)))
+
+
+def usable_of_client(db: Session, client: Client, now: datetime) -> list[ClientPackage]:
+    """The client's packages that still hold a credit and have not expired, the one expiring first first."""
+    rows = db.scalars(select(ClientPackage).where(ClientPackage.client_id == client.id,
+                                                  ClientPackage.credits_used < ClientPackage.credits_total))
+    found = [p for p in rows if p.expires_at is None or p.expires_at > now]
+    return sorted(found, key=lambda p: (p.expires_at is None, p.expires_at or now, p.id))
 
 
 def package_view(db: Session, package: ClientPackage) -> dict[str, Any]:

@@ -25,6 +25,8 @@ class BookingRequest:
     message: str = ""
     answers: dict[str, Any] = field(default_factory=dict)
     payment_option: str | None = None
+    #: Which of the client's packages pays, when several fit (None: the one expiring first)
+    package_id: int | None = None
 
 
 def answer_errors(questions: list[dict[str, Any]], answers: dict[str, Any]) -> dict[str, list[str]]:
