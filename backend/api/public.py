@@ -21,7 +21,7 @@ from backend.schemas import (
     SlotsQuery,
     SlotsSchema,
 )
-from backend.services import bookings, client_auth, experts, idempotency, slots
+from backend.services import bookings, client_auth, experts, idempotency, package_plans, slots
 from backend.slot_engine import local_dates_window
 from backend.timeutil import iso_in
 from backend.types import utcnow
@@ -45,7 +45,7 @@ def public_service_view(service) -> dict[str, Any]:
 
 
 def public_expert_view(expert, *, is_client: bool = False) -> dict[str, Any]:
-    """The booking page; services shown only to clients appear for a signed-in client of the expert."""
+    """The booking page; services and plans shown only to clients appear for a signed-in client of the expert."""
     shown = experts.public_services(expert)
     if is_client:
         shown = [s for s in expert.services if s.visibility in ("public", "clients") and not s.archived]
@@ -53,6 +53,8 @@ def public_expert_view(expert, *, is_client: bool = False) -> dict[str, Any]:
         "slug": expert.slug, "name": expert.name, "bio": expert.bio, "avatar_url": expert.avatar_url,
         "timezone": expert.timezone, "brand_color": expert.brand_color, "locale": expert.locale,
         "services": [public_service_view(s) for s in shown],
+        "packages": [package_plans.plan_view(db.session, p)
+                     for p in package_plans.public_plans(db.session, expert, is_client=is_client)],
     }
 
 

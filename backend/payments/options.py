@@ -38,8 +38,8 @@ def on_created(db: Session, booking: Booking, now: datetime, package_id: int | N
         packages.take_credit(db, booking, now, package_id)
 
 
-def on_cancelled(db: Session, booking: Booking, *, actor: str, by_policy: bool) -> None:
-    """Inside the cancellation's transaction: give a package credit back, write refunds to make
-    (``by_policy``: as the service's refund rule says, else in full)."""
-    packages.return_credit(db, booking, actor=actor)
+def on_cancelled(db: Session, booking: Booking, *, actor: str, by_policy: bool, now: datetime | None = None) -> None:
+    """Inside the cancellation's transaction: give a package credit back (if timely: before the cutoff), write
+    refunds to make (``by_policy``: as the service's refund rule says, else in full)."""
+    packages.return_credit(db, booking, actor=actor, now=now)
     refunds.plan_on_cancel(db, booking, actor=actor, by_policy=by_policy)

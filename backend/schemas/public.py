@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
+from backend.schemas.clients import PackagePlanOut
 from backend.schemas.common import MAX_SLOT_RANGE_DAYS, LocationSchema, Money, QuestionSchema, SeriesDate, TimeZone
 
 
@@ -32,6 +33,7 @@ class PublicExpertSchema(Schema):
     brand_color = fields.String(allow_none=True)
     locale = fields.String(allow_none=True)
     services = fields.List(fields.Nested(PublicServiceSchema))
+    packages = fields.List(fields.Nested(PackagePlanOut), metadata={"description": "Package plans on sale"})
 
 
 class SlotsQuery(Schema):
