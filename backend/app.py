@@ -16,6 +16,7 @@ from backend.api import (
     api,
     calendars,
     client_auth,
+    collections,
     health,
     manage,
     notifications,
@@ -84,6 +85,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     api.register_blueprint(public.blp)
     api.register_blueprint(client_auth.blp)
     api.register_blueprint(package_plans.blp)
+    api.register_blueprint(collections.blp)
     api.register_blueprint(admin.blp)
     api.register_blueprint(manage.blp)
     api.register_blueprint(payments.blp)

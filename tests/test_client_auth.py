@@ -207,3 +207,42 @@ def test_a_client_of_another_expert_is_not_a_client_here(app, client, expert):
     # Signed in at Omar's too, she still has no booking there.
     omar_token = sign_in(client, app, "ann@example.com", expert="omar")
     assert client.get("/api/v1/experts/omar/services/private", headers=bearer(omar_token)).status_code == 401
+
+
+def test_a_clients_only_collection_says_nothing_to_a_signed_out_visitor(app, client, expert):
+    make_clients_only(client, expert)
+    hidden = client.post("/api/v1/admin/services", headers=expert["headers"], json={
+        "slug": "deep-dive", "name": "Deep dive", "duration_minutes": 60, "slot_interval_minutes": 60,
+        "visibility": "unlisted", "location": {"type": "video", "url": "https://meet.example.com/x"},
+        "max_advance_days": 90})
+    assert hidden.status_code == 201
+    made = client.post("/api/v1/admin/collections", headers=expert["headers"], json={
+        "slug": "alumni", "name": "Alumni corner", "description": "For people I coached",
+        "items": [{"service": "deep-dive"}, {"service": "inner-circle"}], "clients_only": True})
+    assert made.status_code == 201, made.get_json()
+    public = client.post("/api/v1/admin/collections", headers=expert["headers"], json={
+        "slug": "start", "name": "Start here", "items": [{"service": "intro-call"}, {"service": "nope"}]})
+    assert public.status_code == 422 and "items" in public.get_json()["error"]["fields"]
+
+    day = next_weekday(1).isoformat()
+    for path in ("/api/v1/experts/jane/collections/alumni", "/api/v1/experts/jane/services/deep-dive",
+                 f"/api/v1/experts/jane/services/deep-dive/slots?start={day}&end={day}&timezone=Europe/Paris"):
+        response = client.get(path)
+        assert response.status_code == 401 and response.get_json()["error"]["code"] == "sign_in_required", path
+        text = response.get_data(as_text=True)
+        assert "Alumni" not in text and "Deep" not in text and "deep-dive" not in text
+    booking = client.post("/api/v1/experts/jane/services/deep-dive/bookings", json={
+        "start": f"{day}T09:00:00+01:00", "timezone": "Europe/Paris",
+        "client": {"name": "Zed", "email": "zed@example.com"}})
+    assert booking.status_code == 401 and booking.get_json()["error"]["code"] == "sign_in_required"
+
+    assert book(client, first_start(client), email="ann@example.com").status_code == 201
+    token = sign_in(client, app, "ann@example.com")
+    shown = client.get("/api/v1/experts/jane/collections/alumni", headers=bearer(token))
+    assert shown.status_code == 200, shown.get_json()
+    body = shown.get_json()["collection"]
+    assert body["name"] == "Alumni corner" and [s["slug"] for s in body["services"]] == ["deep-dive", "inner-circle"]
+    assert client.get("/api/v1/experts/jane/services/deep-dive", headers=bearer(token)).status_code == 200
+    listed = client.get("/api/v1/admin/collections", headers=expert["headers"]).get_json()["collections"]
+    assert [c["slug"] for c in listed] == ["alumni"]
+    assert client.delete("/api/v1/admin/collections/alumni", headers=expert["headers"]).status_code == 204

@@ -24,7 +24,7 @@ from backend.schemas.clients import (
 )
 from backend.schemas.common import patch_schema
 from backend.schemas.payments import PackageEnvelope
-from backend.services import client_auth, experts, package_plans
+from backend.services import client_auth, collections, experts, package_plans
 from backend.services.clients import find_or_create_client
 from backend.types import utcnow
 
@@ -112,7 +112,8 @@ def revoke_package(package_id: int):
 def visible_plan(expert: Expert, slug: str) -> PackagePlan:
     """A plan on offer; a clients-only one needs a signed-in client of the expert (401 sign_in_required)."""
     plan = package_plans.get_plan(_db(), expert, slug)
-    if plan.visibility == "clients":
+    if plan.visibility == "clients" or (
+            plan.visibility == "unlisted" and collections.behind_clients_only(_db(), expert, "package", plan.slug)):
         client_auth.require_client(_db(), expert, signed_in_client(expert))
     return plan
 

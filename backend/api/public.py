@@ -21,7 +21,7 @@ from backend.schemas import (
     SlotsQuery,
     SlotsSchema,
 )
-from backend.services import bookings, client_auth, experts, idempotency, package_plans, slots
+from backend.services import bookings, client_auth, collections, experts, idempotency, package_plans, slots
 from backend.slot_engine import local_dates_window
 from backend.timeutil import iso_in
 from backend.types import utcnow
@@ -63,7 +63,9 @@ def visible_service(expert: str, service: str):
     (401 ``sign_in_required``, before anything of it is said)."""
     found_expert = experts.get_expert(db.session, expert)
     found = experts.get_service(db.session, found_expert, service)
-    if found.visibility == "clients":
+    if found.visibility == "clients" or (
+            found.visibility == "unlisted" and collections.behind_clients_only(db.session, found_expert, "service",
+                                                                               found.slug)):
         client_auth.require_client(db.session, found_expert, signed_in_client(found_expert))
     return found_expert, found
 

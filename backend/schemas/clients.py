@@ -157,3 +157,4 @@ class CollectionEnvelope(Schema):
 
 class CollectionsEnvelope(Schema):
     collections = fields.List(fields.Nested(CollectionOut), required=True)
+

@@ -63,3 +63,17 @@ class SlotSchema(Schema):
 class SlotsSchema(Schema):
     timezone = fields.String()
     slots = fields.List(fields.Nested(SlotSchema))
+
+
+class PublicCollectionOut(Schema):
+    """A collection on the booking page: its services and package plans (API.md, "Collections")."""
+
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    services = fields.List(fields.Nested(PublicServiceSchema), required=True)
+    packages = fields.List(fields.Nested(PackagePlanOut), required=True)
+
+
+class PublicCollectionEnvelope(Schema):
+    collection = fields.Nested(PublicCollectionOut, required=True)
