@@ -7,7 +7,7 @@
 // screen small.
 
 import { h, replace, icon, id, $ } from './dom.js';
-import { get, paths, setBase } from './api.js';
+import { get, post as apiPost, paths, setBase, setToken, hasToken } from './api.js';
 import { early } from './early.js';
 import { t, fmt, setLanguage, chooseLanguage, defaultHour12, detectTimeZone } from './i18n.js';
 import { createPicker, firstRange, fetchSlots } from './calendar.js';
@@ -43,10 +43,40 @@ export const S = {
   sent: new Set(),
   busy: false,
   submitError: null,
+  me: null, // the signed-in client: {client, bookings, packages, cards} (client-auth/me)
+  plans: [],
+  collection: null,
+  card: null,
 };
+
+// "Keep me signed in on this site": this frame's storage, partitioned by the host site.
+export const storageKey = `kairos:client:${cfg.expert}`;
+function keptToken() {
+  try {
+    const kept = JSON.parse(localStorage.getItem(storageKey) || 'null');
+    if (kept && kept.token && new Date(kept.expires_at) > new Date()) return kept.token;
+  } catch { /* storage blocked or garbled: signed out */ }
+  return null;
+}
+setToken(keptToken());
+cfg.collection = params.get('collection');
 
 const expertP = get(paths.expert(cfg.expert));
 expertP.catch(() => {});
+const meP = signInFromLink().then(() => (hasToken() ? get(paths.auth(cfg.expert, 'me')) : null))
+  .catch(() => { setToken(null); return null; });
+
+// The emailed link opens the whole page (/book/jane?signin=…): sign in with it once, then drop it from the address.
+async function signInFromLink() {
+  const link = params.get('signin');
+  if (!link) return;
+  const url = new URL(location.href);
+  url.searchParams.delete('signin');
+  history.replaceState(history.state, '', url);
+  try {
+    setToken((await apiPost(paths.auth(cfg.expert, 'verify'), { link_token: link })).client_token);
+  } catch { /* used or expired: the client can ask for a code */ }
+}
 if (cfg.service) prefetchSlots(cfg.service);
 // A language other than English is a module of its own: fetch it now, alongside the profile.
 const langP = setLanguage(params.get('lang'));
@@ -93,27 +123,30 @@ boot();
 async function boot() {
   let expert;
   try {
-    [expert] = await Promise.all([expertP, langP]);
+    [expert, S.me] = await Promise.all([expertP, meP, langP]);
   } catch (e) {
     return fatal(e);
   }
   S.expert = expert;
+  if (S.me) fillFromMe();
   if (!params.get('lang') && expert.locale && chooseLanguage(expert.locale).code !== chooseLanguage().code) await setLanguage(expert.locale);
   if (!params.get('color') && expert.brand_color) applyTheme(expert.brand_color, params.get('theme'));
   S.hour12 = defaultHour12();
   S.services = expert.services || [];
+  S.plans = expert.packages || [];
   let first = 'services';
-  if (cfg.service) {
-    S.service = S.services.find((s) => s.slug === cfg.service);
-    if (!S.service) {
-      try {
-        S.service = await get(paths.service(cfg.expert, cfg.service));
-      } catch (e) {
-        return fatal(e);
-      }
-    }
+  try {
+    first = await offers();
+  } catch (e) {
+    if (e.code !== 'sign_in_required') return fatal(e);
+    S.signInFor = true; // a clients-only offer: sign in first, it says nothing of itself until then
+    first = 'signin';
+  }
+  if (first === 'signin') {
+    // fall through: the sign-in step is shown first
+  } else if (cfg.service) {
     first = 'time';
-  } else if (S.services.length === 1) {
+  } else if (S.services.length === 1 && !S.plans.length) {
     S.service = S.services[0];
     prefetchSlots(S.service.slug);
     first = 'time';
@@ -123,6 +156,67 @@ async function boot() {
   S.ready = true;
   send('ready', { expert: cfg.expert, service: cfg.service || null });
   send('step', { step: stepName(first) });
+}
+
+// What this widget offers: the expert's page, a collection, or one service (each may need a signed-in client).
+async function offers() {
+  if (cfg.collection) {
+    const c = (await get(paths.collection(cfg.expert, cfg.collection))).collection;
+    S.collection = c;
+    S.services = c.services;
+    S.plans = c.packages;
+  }
+  if (cfg.service) {
+    S.service = S.services.find((s) => s.slug === cfg.service) || await get(paths.service(cfg.expert, cfg.service));
+    prefetchSlots(S.service.slug);
+  }
+  return 'services';
+}
+
+function fillFromMe() {
+  S.form.name = S.me.client.name;
+  S.form.email = S.me.client.email;
+}
+
+// After signing in or out: read the client and what they may now see, then carry on where they were.
+export async function afterSignIn(resume = true) {
+  S.me = hasToken() ? await get(paths.auth(cfg.expert, 'me')).catch(() => null) : null;
+  if (S.me) fillFromMe();
+  const was = S.signInFor;
+  S.signInFor = false;
+  try {
+    const expert = await get(paths.expert(cfg.expert));
+    S.services = expert.services || [];
+    S.plans = expert.packages || [];
+    await offers();
+  } catch (e) {
+    if (e.code === 'sign_in_required') { S.signInFor = true; go('signin'); return; }
+    return fatal(e);
+  }
+  if (!resume) return;
+  if (S.me) announce(t('signed_in_as', { email: S.me.client.email }));
+  go(S.slot && S.service && !was ? 'review' : cfg.service ? 'time' : 'services');
+}
+
+const loadAccount = () => loadSteps();
+
+// The account is read again when opened: a booking or a payment since sign-in shows there.
+async function openAccount() {
+  S.me = await get(paths.auth(cfg.expert, 'me')).catch(() => S.me);
+  go('account');
+}
+
+// "Signed in as …" with the account and a way out, or an offer to sign in.
+export function accountBar() {
+  if (S.me) {
+    return h('div', { class: 'acct-bar' },
+      h('span', { class: 'muted', text: t('signed_in_as', { email: S.me.client.email }) }),
+      h('button', { type: 'button', class: 'link', onclick: openAccount }, t('acct_title')),
+      h('button', { type: 'button', class: 'link', onclick: () => loadAccount().then((m) => m.signOut()) }, t('sign_out')));
+  }
+  return h('div', { class: 'acct-bar' },
+    h('span', { class: 'muted', text: t('signin_prompt') }),
+    h('button', { type: 'button', class: 'link', onclick: () => go('signin') }, t('signin_title')));
 }
 
 function fatal(e) {
@@ -136,7 +230,8 @@ function fatal(e) {
 // ---- navigation -------------------------------------------------------------------
 
 const ORDER = ['services', 'time', 'details', 'review'];
-const flowSteps = () => ORDER.filter((s) => s !== 'services' || (!cfg.service && S.services.length > 1));
+const flowSteps = () => ORDER.filter((s) => (s !== 'services' || (!cfg.service && S.services.length + S.plans.length > 1))
+  && (s !== 'details' || !S.me));
 
 export function go(step, opts = {}) {
   const fn = CORE[step] || (steps && steps.VIEWS[step]);
@@ -164,7 +259,8 @@ export function go(step, opts = {}) {
 
 export function titleOf(step) {
   return {
-    services: t('services'), time: S.service && S.service.kind !== 'personal' ? t('date_title') : t('time_title'),
+    services: S.collection ? S.collection.name : t('services'), signin: t('signin_title'), account: t('acct_title'),
+    package: S.plan && S.plan.name, package_done: t('pkg_done'), time: S.service && S.service.kind !== 'personal' ? t('date_title') : t('time_title'),
     details: t('details'), review: t('review'), payment: t('pay_title'), done: t('done'),
   }[step];
 }
@@ -205,16 +301,21 @@ export function heading(text) {
 
 function servicesView() {
   const e = S.expert;
+  const c = S.collection;
   return [
+    accountBar(),
     h('header', { class: 'profile' },
       avatar(e, 'lg'),
       h('div', { class: 'profile-text' },
-        h('h1', { class: 'step-h', tabindex: '-1', text: e.name }),
-        e.bio ? h('p', { class: 'bio', text: e.bio }) : null)),
+        h('h1', { class: 'step-h', tabindex: '-1', text: c ? c.name : e.name }),
+        c ? h('p', { class: 'expert-name', text: e.name }) : null,
+        (c ? c.description : e.bio) ? h('p', { class: 'bio', text: c ? c.description : e.bio }) : null)),
     h('h2', { class: 'section-h', text: t('services') }),
     S.services.length
       ? h('ul', { class: 'svc-list' }, S.services.map(serviceCard))
       : h('p', { class: 'muted empty', text: t('no_services') }),
+    S.plans.length ? h('h2', { class: 'section-h', text: t('packages') }) : null,
+    S.plans.length ? h('ul', { class: 'svc-list' }, S.plans.map(planCard)) : null,
   ];
 }
 
@@ -230,6 +331,18 @@ function serviceCard(s) {
       }, s.name)),
     h('p', { class: 'meta', id: metaId }, serviceMeta(s)),
     s.description ? h('p', { class: 'svc-desc', id: descId, text: s.description }) : null,
+    icon('next', 'ic chev'));
+}
+
+function planCard(p) {
+  const metaId = id('pm');
+  return h('li', { class: 'svc' },
+    h('h3', { class: 'svc-name' },
+      h('button', { type: 'button', class: 'svc-btn', 'aria-describedby': metaId, onclick: () => { S.plan = p; go('package'); } }, p.name)),
+    h('p', { class: 'meta', id: metaId },
+      h('span', { class: 'chip', text: t('pkg_n', { n: p.sessions }) }),
+      h('span', { class: 'chip price' }, fmt.price(p.price))),
+    p.description ? h('p', { class: 'svc-desc', text: p.description }) : null,
     icon('next', 'ic chev'));
 }
 
@@ -294,7 +407,7 @@ export function picker() {
 }
 
 function timeView() {
-  return [topbar(), serviceHeader(false), heading(titleOf('time')), picker().el];
+  return [accountBar(), topbar(), serviceHeader(false), heading(titleOf('time')), picker().el];
 }
 
 function pickSlot(slot) {
@@ -302,7 +415,7 @@ function pickSlot(slot) {
   S.submitError = null;
   picker().setMessage(null);
   send('slot-selected', { start: slot.start, timezone: S.tz });
-  go('details');
+  go(S.me ? 'review' : 'details'); // a signed-in client gives no name or email
 }
 
 const CORE = { services: servicesView, time: timeView };

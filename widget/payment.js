@@ -27,6 +27,9 @@ function loadStripe(url) {
 }
 
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+// The same steps pay a booking ({booking}) or a package purchase ({purchase}, paid when status is 'paid').
+const item = (res) => res.booking || res.purchase;
+const isPaid = (b) => b.status === 'confirmed' || b.status === 'paid';
 
 export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFailed }) {
   let pay = booking.payment || {};
@@ -100,8 +103,8 @@ export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFai
     try {
       if (!secret) {
         const fresh = await request(path, { method: 'POST' });
-        if (fresh.booking.status === 'confirmed') return finish(fresh.booking);
-        pay = fresh.booking.payment || pay;
+        if (isPaid(item(fresh))) return finish(item(fresh));
+        pay = item(fresh).payment || pay;
         secret = pay.client_secret;
       }
       const c = booking.client || {};
@@ -116,7 +119,7 @@ export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFai
         return;
       }
       const out = await request(`${path}/confirm`, { method: 'POST', body: { setup_intent: res.setupIntent.id } });
-      await settle(out.booking);
+      await settle(item(out));
     } catch (e) {
       secret = null;
       setBusy(false);
@@ -128,7 +131,7 @@ export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFai
 
   async function settle(b) {
     const p = b.payment || {};
-    if (b.status === 'confirmed' || p.status === 'paid') return finish(b);
+    if (isPaid(b) || p.status === 'paid') return finish(b);
     if (p.status === 'requires_action' && p.client_secret) {
       setBusy(true, t('pay_auth'));
       const res = await client.confirmCardPayment(p.client_secret);
@@ -153,12 +156,12 @@ export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFai
       await wait(delay);
       let b;
       try {
-        b = (await request(path)).booking;
+        b = item(await request(path));
       } catch {
         continue;
       }
       const s = (b.payment || {}).status;
-      if (b.status === 'confirmed' || s === 'paid') return finish(b);
+      if (isPaid(b) || s === 'paid') return finish(b);
       if (s === 'requires_payment' || s === 'cancelled' || s === 'refunded' || b.status === 'cancelled') {
         setBusy(false);
         showError(t('pay_failed'));

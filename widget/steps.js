@@ -1,13 +1,14 @@
 // The later steps of the booking flow (details, review, payment, confirmation), loaded on intent
 // by app.js so the first screen stays small.
 
-import { h, replace, icon, $ } from './dom.js';
+import { h, replace, add, icon, $ } from './dom.js';
 import { post as apiPost, paths, uuid } from './api.js';
 import { t, fmt, lang } from './i18n.js';
 import { params, post as send, embedded, hostOrigin, wid, publicBooking } from './messenger.js';
 import { summary, announce, errorText, bookingLocation, whenText } from './ui.js';
 import { PHONE, field, questionFields, missingAnswers, answersBody, showErrors, fieldMessages, paymentSection } from './form.js';
 import { S, cfg, go, topbar, heading, serviceHeader, picker } from './app.js';
+import { VIEWS as ACCOUNT, cardLabel } from './signin.js';
 
 const view = $('#view');
 
@@ -66,7 +67,7 @@ function reviewView() {
     [t('service'), `${s.name} · ${fmt.duration(s.duration_minutes)}`, null],
     [t('when'), whenText(S.slot.start, S.slot.end, S.slot.location || s.location, S.tz, S.hour12, true), 'time'],
     [t('where'), bookingLocation(S.slot.location || s.location), null],
-    [t('you'), [f.name, f.email, f.phone].filter(Boolean).join(' · '), 'details'],
+    [t('you'), [f.name, f.email, f.phone].filter(Boolean).join(' · '), S.me ? null : 'details'],
   ];
   if (f.message) rows.push([t('message'), f.message, null]);
   for (const q of s.questions || []) {
@@ -82,6 +83,17 @@ function reviewView() {
     options, price: s.price, chosen: S.payment, instructions: s.outside_payment_instructions, root: view,
     onChoose: (opt) => { S.payment = opt; go('review', { focus: false }); },
   });
+  if (S.payment === 'online' && S.me && S.me.cards.length) {
+    // One click for a returning client: a saved card, or a new one on the next step.
+    if (S.card !== '' && !S.me.cards.some((c) => c.id === S.card)) S.card = S.me.cards[0].id;
+    add(pay, h('fieldset', { class: 'choice' }, h('legend', { text: t('pay_card_choose') }),
+      S.me.cards.map((c) => h('label', { class: 'radio' },
+        h('input', { type: 'radio', name: 'card', value: c.id, checked: S.card === c.id, onchange: () => { S.card = c.id; } }),
+        h('span', { text: cardLabel(c) }))),
+      h('label', { class: 'radio' },
+        h('input', { type: 'radio', name: 'card', value: '', checked: S.card === '', onchange: () => { S.card = ''; } }),
+        h('span', { text: t('pay_card_new') }))));
+  }
 
   const errBox = h('div', { class: 'submit-error' });
   if (S.submitError) replace(errBox, submitErrorBox(S.submitError));
@@ -106,6 +118,8 @@ async function submit() {
   if (s.message && f.message.trim()) body.message = f.message.trim();
   body.answers = answersBody(s.questions, f.answers);
   if ((s.payment_options || []).length && s.price) body.payment_option = S.payment;
+  if (S.me) delete body.client; // the client token says who books
+  if (S.me && S.payment === 'online' && S.card) body.card = S.card;
   // One Idempotency-Key per attempt of one submission: a retry of the same body reuses it.
   const text = JSON.stringify(body);
   if (!S.attempt || S.attempt.body !== text) S.attempt = { body: text, key: uuid() };
@@ -140,7 +154,7 @@ async function submit() {
       announce(t('e_taken'));
       return;
     }
-    if (e.status === 422 && Object.keys(e.fields).some((k) => /^(client\.|message|answers)/.test(k))) {
+    if (e.status === 422 && !S.me && Object.keys(e.fields).some((k) => /^(client\.|message|answers)/.test(k))) {
       S.errors = fieldMessages(e.fields);
       go('details');
       return;
@@ -243,4 +257,5 @@ function bookAnother() {
 }
 
 
-export const VIEWS = { details: detailsView, review: reviewView, payment: paymentView, done: doneView };
+export const VIEWS = { details: detailsView, review: reviewView, payment: paymentView, done: doneView, ...ACCOUNT };
+export { signOut } from './signin.js';

@@ -2,8 +2,9 @@
 refunds of unused packages and revoking credits."""
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
+from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
@@ -11,7 +12,7 @@ from backend.api.auth import current_expert, login_required
 from backend.api.client_auth import signed_in_client
 from backend.errors import NotFound, ValidationError
 from backend.extensions import db
-from backend.models import Expert, PackagePlan
+from backend.models import Expert, PackagePlan, PackagePurchase
 from backend.payments import cards, packages, purchases
 from backend.ratelimit import limit
 from backend.schemas.clients import (
@@ -34,6 +35,13 @@ blp = Blueprint("package_plans", __name__, url_prefix="/api/v1",
 
 def _db() -> Session:
     return cast(Session, db.session)
+
+
+def _view(purchase: PackagePurchase, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    expert = db.session.get(Expert, purchase.expert_id)
+    assert expert is not None
+    pay_url = f"{current_app.config['KAIROS'].base_url}/api/v1/experts/{expert.slug}/purchases/{purchase.id}"
+    return purchases.purchase_view(_db(), purchase, package_plans.plan_view(_db(), purchase.plan), extra, pay_url)
 
 
 # --- the expert's plans -----------------------------------------------------------------------
@@ -93,7 +101,7 @@ def refund_purchase(purchase_id: str):
     expert = current_expert()
     purchase = purchases.refund_unused(_db(), expert, purchases.get_purchase(_db(), expert, purchase_id))
     db.session.commit()
-    return {"purchase": purchases.purchase_view(_db(), purchase, package_plans.plan_view(_db(), purchase.plan))}
+    return {"purchase": _view(purchase)}
 
 
 @blp.route("/admin/packages/<int:package_id>", methods=["DELETE"])
@@ -153,7 +161,7 @@ def buy(data: dict, expert: str, plan: str):
     else:
         extra = purchases.start_payment(_db(), purchase)
     db.session.refresh(purchase)
-    return {"purchase": purchases.purchase_view(_db(), purchase, package_plans.plan_view(_db(), found), extra)}
+    return {"purchase": _view(purchase, extra)}
 
 
 def _purchase_of(expert: str, purchase_id: str):
@@ -175,7 +183,18 @@ def confirm_purchase(data: dict, expert: str, purchase_id: str):
     extra = purchases.confirm(_db(), purchase, data["setup_intent"], utcnow())
     db.session.refresh(purchase)
     db.session.commit()
-    return {"purchase": purchases.purchase_view(_db(), purchase, package_plans.plan_view(_db(), purchase.plan), extra)}
+    return {"purchase": _view(purchase, extra)}
+
+
+@blp.route("/experts/<expert>/purchases/<purchase_id>", methods=["POST"])
+@limit("manage", per_minute=60)
+@blp.response(200, PurchaseEnvelope)
+def purchase_card_setup(expert: str, purchase_id: str):
+    """A fresh card setup for a purchase still waiting (after a declined card)."""
+    purchase = _purchase_of(expert, purchase_id)
+    extra = purchases.start_payment(_db(), purchase)
+    db.session.commit()
+    return {"purchase": _view(purchase, extra)}
 
 
 @blp.route("/experts/<expert>/purchases/<purchase_id>")
@@ -186,4 +205,4 @@ def purchase_status(expert: str, purchase_id: str):
     purchase = _purchase_of(expert, purchase_id)
     extra = purchases.refresh(_db(), purchase, utcnow())
     db.session.commit()
-    return {"purchase": purchases.purchase_view(_db(), purchase, package_plans.plan_view(_db(), purchase.plan), extra)}
+    return {"purchase": _view(purchase, extra)}

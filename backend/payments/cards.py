@@ -1,14 +1,17 @@
 """A signed-in client's saved cards: the card payment methods of their Stripe customer."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from backend.errors import ValidationError
 from backend.models import Client
-from backend.payments.stripe_gateway import ProviderUnavailable, enabled, gateway
+from backend.payments.stripe_gateway import CardDeclined, ProviderUnavailable, enabled, gateway
 from backend.transactions import end_unit
+
+log = logging.getLogger("kairos.payments")
 
 
 def card_view(method: dict[str, Any]) -> dict[str, Any]:
@@ -34,3 +37,11 @@ def require_saved_card(db: Session, client: Client, card_id: str) -> str:
     if not any(card["id"] == card_id for card in saved_cards(db, client)):
         raise ValidationError(fields={"card": ["This card is not saved on your account. Choose another."]})
     return card_id
+
+
+def keep_card(payment_method: str, customer: str) -> None:
+    """Save the card a client just set up on their Stripe customer (best effort: paying goes on without it)."""
+    try:
+        gateway().save_card(payment_method=payment_method, customer=customer)
+    except (ProviderUnavailable, CardDeclined):
+        log.warning("could not keep card %s on %s", payment_method, customer)

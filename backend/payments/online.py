@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from backend import notifications
 from backend.errors import NotAllowed, PaymentFailed, SlotUnavailable, ValidationError
 from backend.models import Booking, BookingEvent, Client, Payment, public_id
-from backend.payments import ledger, refunds
+from backend.payments import cards, ledger, refunds
 from backend.payments.stripe_gateway import (
     CardDeclined,
     MissingCustomer,
@@ -156,6 +156,8 @@ def pay_with_setup_intent(db: Session, booking: Booking, setup_intent_id: str, n
     description = f"{booking.session_name}, {iso_in(booking.start, booking.expert.timezone)}"
     hold = _hold_text(booking)
     end_unit(db)
+    if method and customer:
+        cards.keep_card(str(method), str(customer))  # a signed-in client pays with it next time
     try:
         intent = gateway().create_payment_intent(
             amount=amount, currency=currency, customer=customer, payment_method=method, booking_id=booking_id,

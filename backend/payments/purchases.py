@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from backend.errors import NotAllowed, NotFound, PaymentFailed, ValidationError
 from backend.models import Client, ClientPackage, Expert, PackagePlan, PackagePurchase, Service
 from backend.outbox import enqueue
-from backend.payments import online, packages
+from backend.payments import cards, online, packages
 from backend.payments.stripe_gateway import CardDeclined, ProviderUnavailable, gateway, stripe_js_config
 from backend.services.locking import lock_expert
 from backend.statuses import PurchaseStatus
@@ -80,6 +80,8 @@ def confirm(db: Session, purchase: PackagePurchase, setup_intent_id: str, now: d
         raise PaymentFailed(error.get("message") or "The card was not set up. Please enter it again.")
     method = setup.get("payment_method")
     method = method.get("id") if isinstance(method, dict) else method
+    if purchase.client.stripe_customer_id:
+        cards.keep_card(str(method), purchase.client.stripe_customer_id)
     return pay_with_card(db, purchase, str(method), now, key=setup_intent_id)
 
 
@@ -195,12 +197,14 @@ def refund_unused(db: Session, expert: Expert, purchase: PackagePurchase) -> Pac
 
 
 def purchase_view(db: Session, purchase: PackagePurchase, plan_view: dict[str, Any],
-                  extra: dict[str, Any] | None = None) -> dict[str, Any]:
+                  extra: dict[str, Any] | None = None, pay_url: str | None = None) -> dict[str, Any]:
     """``{"purchase": …}`` (API.md): status, the plan, the client, the package once paid, the payment."""
     package = db.get(ClientPackage, purchase.client_package_id) if purchase.client_package_id else None
     status = {"paid": "paid", "refunded": "refunded"}.get(purchase.status, "requires_payment")
     payment = {"status": (extra or {}).get("status", status), "amount": purchase.amount,
                "currency": purchase.currency, **{k: v for k, v in (extra or {}).items() if k != "status"}}
+    if pay_url and purchase.status == PurchaseStatus.PENDING_PAYMENT:
+        payment["pay_url"] = pay_url
     return {"id": purchase.id, "status": purchase.status, "plan": plan_view,
             "client": {"name": purchase.client.name, "email": purchase.client.email},
             "package": packages.package_view(db, package) if package else None, "payment": payment}

@@ -154,6 +154,12 @@ class StripeGateway:
                            params={"customer": customer, "type": "card", "limit": 10})
         return list(found.get("data") or [])
 
+    def save_card(self, *, payment_method: str, customer: str) -> dict[str, Any]:
+        """Keep a card on the customer for next time. Stripe attaches a SetupIntent's card itself (this is
+        then a no-op); localstripe does not, so we say it explicitly."""
+        return self._call("payment_method", self._client.v1.payment_methods.attach, payment_method,
+                          params={"customer": customer})
+
     def create_purchase_setup_intent(self, *, customer: str, purchase_id: str, idempotency_key: str) -> dict[str, Any]:
         return self._call("setup_intent", self._client.v1.setup_intents.create, params={
             "customer": customer, "usage": "on_session", "payment_method_types": ["card"],

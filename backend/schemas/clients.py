@@ -100,6 +100,7 @@ class PurchaseConfirmIn(Schema):
 
 class PurchasePaymentOut(Schema):
     status = fields.String(required=True)
+    pay_url = fields.String(metadata={"description": "GET: status; POST: a fresh card setup; POST …/confirm"})
     amount = fields.Integer(required=True)
     currency = fields.String(required=True)
     next_action = fields.String()
