@@ -10,7 +10,7 @@ import { h, replace, icon, id, $ } from './dom.js';
 import { get, post, paths, setToken } from './api.js';
 import { t, fmt } from './i18n.js';
 import { announce, errorText } from './ui.js';
-import { S, cfg, go, heading, topbar, afterSignIn, storageKey } from './app.js';
+import { S, cfg, go, heading, afterSignIn, storageKey } from './app.js';
 
 const view = $('#view');
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -26,6 +26,13 @@ function storageOk() {
   } catch {
     return false;
   }
+}
+
+// Back to where the client was (nothing to go back to when a clients-only offer sent them here).
+function topbar() {
+  const back = S.signInFor ? null : () => go(S.service ? 'time' : 'services');
+  return h('div', { class: 'topbar' },
+    back ? h('button', { type: 'button', class: 'back', onclick: back }, icon('back'), h('span', { text: t('back') })) : h('span'));
 }
 
 function note(e) {
@@ -158,7 +165,7 @@ function packageView() {
   const p = S.plan;
   const f = S.form;
   const fields = S.me ? [] : [
-    input(t('name'), { name: 'name', autocomplete: 'name', required: true, 'aria-required': 'true', value: f.name, oninput: (e) => { f.name = e.target.value; } }),
+    input(t('name'), { type: 'text', name: 'name', autocomplete: 'name', required: true, 'aria-required': 'true', value: f.name, oninput: (e) => { f.name = e.target.value; } }),
     input(t('email'), { type: 'email', name: 'email', autocomplete: 'email', required: true, 'aria-required': 'true', value: f.email, oninput: (e) => { f.email = e.target.value; } }),
   ];
   const names = p.services.map((slug) => (S.services.find((s) => s.slug === slug) || { name: slug }).name);
