@@ -155,3 +155,29 @@ def test_the_client_chooses_which_package_and_the_expert_refunds_an_unused_one(a
     revoked = client.delete(f"/api/v1/admin/packages/{packages[1].id}", headers=expert["headers"])
     assert revoked.status_code == 200 and revoked.get_json()["package"]["credits_left"] == 0
     assert book_with_credit(client, at(10)).status_code == 403
+
+
+def test_a_signed_in_client_pays_with_the_saved_card_in_one_request(app, client, expert, plan, stripe):
+    from tests.test_client_auth import bearer, sign_in
+    buy(client, stripe)  # the first purchase keeps the card on Ann's Stripe customer
+    token = sign_in(client, app, "ann@example.com")
+    me = client.get("/api/v1/experts/jane/client-auth/me", headers=bearer(token)).get_json()
+    [card] = me["cards"]
+    assert (card["brand"], card["last4"]) == ("visa", "4242") and me["packages"][0]["credits_left"] == 3
+
+    foreign = client.post("/api/v1/experts/jane/services/coaching/bookings", headers=bearer(token), json={
+        "start": at(9), "timezone": "Europe/Paris", "payment_option": "online", "card": "pm_not_hers"})
+    assert foreign.status_code == 422 and "card" in foreign.get_json()["error"]["fields"]
+    assert rows(app, Booking) == []  # nothing held for a card that is not hers
+    paid = client.post("/api/v1/experts/jane/services/coaching/bookings", headers=bearer(token), json={
+        "start": at(10), "timezone": "Europe/Paris", "payment_option": "online", "card": card["id"]})
+    assert paid.status_code == 201, paid.get_json()
+    booking = paid.get_json()["booking"]
+    assert booking["status"] == "confirmed" and booking["payment"]["status"] == "paid"
+    assert booking["client"]["email"] == "ann@example.com"
+
+    again = client.post("/api/v1/experts/jane/package-plans/three-sessions/purchases", headers=bearer(token),
+                        json={"card": card["id"]})
+    assert again.status_code == 201, again.get_json()
+    assert again.get_json()["purchase"]["status"] == "paid"
+    assert again.get_json()["purchase"]["package"]["credits_left"] == 3

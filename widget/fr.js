@@ -167,6 +167,7 @@ export default {
   card_saved: '{brand} se terminant par {last4}, expire {exp}',
   pay_card_choose: 'Payer avec',
   pay_card_new: 'Une nouvelle carte',
+  pay_pkg_choose: 'Quel forfait ?',
   packages: 'Forfaits',
   pkg_n: { one: '{n} séance', other: '{n} séances' },
   pkg_sessions: 'Séances',

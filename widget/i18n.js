@@ -169,6 +169,7 @@ const en = {
   card_saved: '{brand} ending in {last4}, expires {exp}',
   pay_card_choose: 'Pay with',
   pay_card_new: 'A new card',
+  pay_pkg_choose: 'Which package?',
   packages: 'Packages',
   pkg_n: { one: '{n} session', other: '{n} sessions' },
   pkg_sessions: 'Sessions',

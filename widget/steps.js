@@ -94,6 +94,18 @@ function reviewView() {
         h('input', { type: 'radio', name: 'card', value: '', checked: S.card === '', onchange: () => { S.card = ''; } }),
         h('span', { text: t('pay_card_new') }))));
   }
+  const fits = S.payment === 'package' && S.me
+    ? S.me.packages.filter((p) => !p.services.length || p.services.includes(s.slug)) : [];
+  if (fits.length > 1) {
+    // Several packages fit: the client says which one pays (the one expiring first is chosen first).
+    if (!fits.some((p) => p.id === S.pkg)) S.pkg = fits[0].id;
+    add(pay, h('fieldset', { class: 'choice' }, h('legend', { text: t('pay_pkg_choose') }),
+      fits.map((p) => h('label', { class: 'radio' },
+        h('input', { type: 'radio', name: 'pkg', value: String(p.id), checked: S.pkg === p.id, onchange: () => { S.pkg = p.id; } }),
+        h('span', { text: `${p.name} · ${t('credits_left', { n: p.credits_left })}` })))));
+  } else {
+    S.pkg = null;
+  }
 
   const errBox = h('div', { class: 'submit-error' });
   if (S.submitError) replace(errBox, submitErrorBox(S.submitError));
@@ -120,6 +132,7 @@ async function submit() {
   if ((s.payment_options || []).length && s.price) body.payment_option = S.payment;
   if (S.me) delete body.client; // the client token says who books
   if (S.me && S.payment === 'online' && S.card) body.card = S.card;
+  if (S.me && S.payment === 'package' && S.pkg) body.package = S.pkg;
   // One Idempotency-Key per attempt of one submission: a retry of the same body reuses it.
   const text = JSON.stringify(body);
   if (!S.attempt || S.attempt.body !== text) S.attempt = { body: text, key: uuid() };

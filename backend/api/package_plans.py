@@ -150,13 +150,14 @@ def buy(data: dict, expert: str, plan: str):
         client = find_or_create_client(_db(), found_expert, data["client"]["name"], data["client"]["email"], None)
     elif data.get("card") is None and not client.name:
         raise ValidationError(fields={"client": ["Enter your name."]})
+    if data.get("card"):  # checked before anything is recorded
+        if signed_in_client(found_expert) is None:
+            raise ValidationError(fields={"card": ["Sign in to pay with a saved card."]})
+        cards.require_saved_card(_db(), client, data["card"])
     purchase = purchases.create_purchase(_db(), found_expert, found, client)
     db.session.commit()  # the purchase exists before any call to Stripe
     now = utcnow()
     if data.get("card"):
-        if signed_in_client(found_expert) is None:
-            raise ValidationError(fields={"card": ["Sign in to pay with a saved card."]})
-        cards.require_saved_card(_db(), client, data["card"])
         extra = purchases.pay_with_card(_db(), purchase, data["card"], now, key=data["card"])
     else:
         extra = purchases.start_payment(_db(), purchase)

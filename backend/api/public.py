@@ -11,7 +11,7 @@ from backend.api.client_auth import signed_in_client
 from backend.errors import ValidationError
 from backend.extensions import db
 from backend.links import app_links
-from backend.payments import checkout, saved_card
+from backend.payments import cards, checkout, saved_card
 from backend.ratelimit import limit
 from backend.schemas import (
     BookingCreate,
@@ -129,6 +129,8 @@ def create_booking(data: dict, expert: str, service: str):
         given = {"name": signed_in.name, "email": signed_in.email, "phone": given.get("phone") or signed_in.phone}
     if data.get("card") and (signed_in is None or data.get("payment_option") != "online"):
         raise ValidationError(fields={"card": ["Sign in and pay online to use a saved card."]})
+    if data.get("card") and signed_in is not None:  # checked with Stripe before anything is held
+        cards.require_saved_card(db.session, signed_in, data["card"])
     key = idempotency.make_key(f"booking:{found_expert.id}:{found.id}", request.headers.get("Idempotency-Key"),
                                request.get_json(silent=True))
     req = bookings.BookingRequest(

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from backend.models import Booking, Client
-from backend.payments import cards, checkout, online
+from backend.payments import checkout, online
 from backend.views.bookings import booking_view
 from backend.views.payments import payment_view
 
@@ -24,8 +24,7 @@ def pay_new_booking(db: Session, found: tuple[int, dict[str, Any]], client: Clie
     if booking is None or status != 201 or booking.payment_option != "online" or booking.client_id != client.id:
         return checkout.after_booking(db, found)
     manage_url = body["booking"].get("manage_url")
-    if booking.status == "pending_payment":
-        cards.require_saved_card(db, client, card_id)
+    if booking.status == "pending_payment":  # the route checked the card is the client's
         extra = online.pay_with_saved_card(db, booking, card_id, now)
     else:
         extra = {}
