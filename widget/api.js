@@ -16,8 +16,7 @@ export class ApiError extends Error {
 }
 
 let base = '/api/v1';
-// A signed-in client's token (signin.js): sent as a Bearer header, never a cookie (the iframe's
-// third-party cookies are blocked).
+// A signed-in client's token: a Bearer header (third-party cookies are blocked in the iframe).
 let token = null;
 export function setToken(value) {
   token = value || null;

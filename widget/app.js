@@ -7,7 +7,7 @@
 // screen small.
 
 import { h, replace, icon, id, $ } from './dom.js';
-import { get, post as apiPost, paths, setBase, setToken, hasToken } from './api.js';
+import { get, paths, setBase, setToken, hasToken } from './api.js';
 import { early } from './early.js';
 import { t, fmt, setLanguage, chooseLanguage, defaultHour12, detectTimeZone } from './i18n.js';
 import { createPicker, firstRange, fetchSlots } from './calendar.js';
@@ -43,13 +43,10 @@ export const S = {
   sent: new Set(),
   busy: false,
   submitError: null,
-  me: null, // the signed-in client: {client, bookings, packages, cards} (client-auth/me)
   plans: [],
-  collection: null,
-  card: null,
 };
 
-// "Keep me signed in on this site": this frame's storage, partitioned by the host site.
+// "Keep me signed in": the frame's (partitioned) storage.
 export const storageKey = `kairos:client:${cfg.expert}`;
 function keptToken() {
   try {
@@ -63,20 +60,9 @@ cfg.collection = params.get('collection');
 
 const expertP = get(paths.expert(cfg.expert));
 expertP.catch(() => {});
-const meP = signInFromLink().then(() => (hasToken() ? get(paths.auth(cfg.expert, 'me')) : null))
-  .catch(() => { setToken(null); return null; });
-
-// The emailed link opens the whole page (/book/jane?signin=…): sign in with it once, then drop it from the address.
-async function signInFromLink() {
-  const link = params.get('signin');
-  if (!link) return;
-  const url = new URL(location.href);
-  url.searchParams.delete('signin');
-  history.replaceState(history.state, '', url);
-  try {
-    setToken((await apiPost(paths.auth(cfg.expert, 'verify'), { link_token: link })).client_token);
-  } catch { /* used or expired: the client can ask for a code */ }
-}
+// The emailed link opens the whole page (/book/jane?signin=…).
+const meP = (params.get('signin') ? import('./signin.js').then((m) => m.linkSignIn(), () => {}) : Promise.resolve())
+  .then(() => (hasToken() ? get(paths.auth(cfg.expert, 'me')) : null)).catch(() => { setToken(null); return null; });
 if (cfg.service) prefetchSlots(cfg.service);
 // A language other than English is a module of its own: fetch it now, alongside the profile.
 const langP = setLanguage(params.get('lang'));
@@ -139,11 +125,11 @@ async function boot() {
     first = await offers();
   } catch (e) {
     if (e.code !== 'sign_in_required') return fatal(e);
-    S.signInFor = true; // a clients-only offer: sign in first, it says nothing of itself until then
+    S.signInFor = true; // clients only
     first = 'signin';
   }
   if (first === 'signin') {
-    // fall through: the sign-in step is shown first
+    // the sign-in step first
   } else if (cfg.service) {
     first = 'time';
   } else if (S.services.length === 1 && !S.plans.length) {
@@ -158,8 +144,8 @@ async function boot() {
   send('step', { step: stepName(first) });
 }
 
-// What this widget offers: the expert's page, a collection, or one service (each may need a signed-in client).
-async function offers() {
+// The expert's page, a collection or one service.
+export async function offers() {
   if (cfg.collection) {
     const c = (await get(paths.collection(cfg.expert, cfg.collection))).collection;
     S.collection = c;
@@ -173,53 +159,26 @@ async function offers() {
   return 'services';
 }
 
-function fillFromMe() {
+export function fillFromMe() {
   S.form.name = S.me.client.name;
   S.form.email = S.me.client.email;
 }
 
-// After signing in or out: read the client and what they may now see, then carry on where they were.
-export async function afterSignIn(resume = true) {
-  S.me = hasToken() ? await get(paths.auth(cfg.expert, 'me')).catch(() => null) : null;
-  if (S.me) fillFromMe();
-  const was = S.signInFor;
-  S.signInFor = false;
-  try {
-    const expert = await get(paths.expert(cfg.expert));
-    S.services = expert.services || [];
-    S.plans = expert.packages || [];
-    await offers();
-  } catch (e) {
-    if (e.code === 'sign_in_required') { S.signInFor = true; go('signin'); return; }
-    return fatal(e);
-  }
-  if (!resume) return;
-  if (S.me) announce(t('signed_in_as', { email: S.me.client.email }));
-  go(S.slot && S.service && !was ? 'review' : cfg.service ? 'time' : 'services');
-}
-
 const loadAccount = () => loadSteps();
 
-// The account is read again when opened: a booking or a payment since sign-in shows there.
-async function openAccount() {
-  S.me = await get(paths.auth(cfg.expert, 'me')).catch(() => S.me);
-  go('account');
-}
-
-// "Signed in as …" with the account and a way out, or an offer to sign in.
 export function accountBar() {
   if (S.me) {
-    return h('div', { class: 'acct-bar' },
+    return h('div', { class: 'topbar' },
       h('span', { class: 'muted', text: t('signed_in_as', { email: S.me.client.email }) }),
-      h('button', { type: 'button', class: 'link', onclick: openAccount }, t('acct_title')),
+      h('button', { type: 'button', class: 'link', onclick: () => loadAccount().then((m) => m.openAccount()) }, t('acct_title')),
       h('button', { type: 'button', class: 'link', onclick: () => loadAccount().then((m) => m.signOut()) }, t('sign_out')));
   }
-  return h('div', { class: 'acct-bar' },
+  return h('div', { class: 'topbar' },
     h('span', { class: 'muted', text: t('signin_prompt') }),
     h('button', { type: 'button', class: 'link', onclick: () => go('signin') }, t('signin_title')));
 }
 
-function fatal(e) {
+export function fatal(e) {
   main.removeAttribute('aria-busy');
   const missing = e && e.status === 404;
   replace(view, h('div', { class: 'fatal' },
@@ -260,7 +219,7 @@ export function go(step, opts = {}) {
 export function titleOf(step) {
   return {
     services: S.collection ? S.collection.name : t('services'), signin: t('signin_title'), account: t('acct_title'),
-    package: S.plan && S.plan.name, package_done: t('pkg_done'), time: S.service && S.service.kind !== 'personal' ? t('date_title') : t('time_title'),
+    package: S.plan && S.plan.name, time: S.service && S.service.kind !== 'personal' ? t('date_title') : t('time_title'),
     details: t('details'), review: t('review'), payment: t('pay_title'), done: t('done'),
   }[step];
 }

@@ -161,6 +161,7 @@ export default {
   acct_credits: 'Crédits de séances',
   acct_no_credits: 'Aucun crédit de séance.',
   acct_cards: 'Cartes enregistrées',
+  acct_card: 'Carte',
   acct_no_cards: 'Aucune carte enregistrée : la carte utilisée pour payer est gardée pour la prochaine fois.',
   credits_left: { one: '{n} séance restante', other: '{n} séances restantes' },
   expires: 'jusqu’au {date}',

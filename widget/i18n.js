@@ -144,42 +144,11 @@ const en = {
   r_not_confirmed: 'This booking is not confirmed yet.',
   signin_title: 'Sign in',
   signin_prompt: 'Booked before?',
-  signin_intro: 'Enter the email you booked with. We will send you a 6-digit code.',
-  signin_needed: 'This is for existing clients. Sign in with the email you booked with to see it.',
-  signin_keep: 'Keep me signed in on this site',
-  signin_send: 'Email me a code',
-  signin_check: 'Check your email',
-  signin_sent: 'We sent a 6-digit code to {email}. It works for 15 minutes.',
-  signin_code: 'Code',
-  signin_verify: 'Sign in',
-  signin_other: 'Use another email',
-  signin_wrong: 'That code is not right, or it has expired. Check the email or ask for a new code.',
   signed_in_as: 'Signed in as {email}',
-  signed_out: 'You are signed out.',
   sign_out: 'Sign out',
   acct_title: 'Your account',
-  acct_upcoming: 'Upcoming bookings',
-  acct_none: 'No upcoming bookings.',
-  acct_credits: 'Session credits',
-  acct_no_credits: 'No session credits.',
-  acct_cards: 'Saved cards',
-  acct_no_cards: 'No saved card yet: the card you pay with is kept for next time.',
-  credits_left: { one: '{n} session left', other: '{n} sessions left' },
-  expires: 'until {date}',
-  card_saved: '{brand} ending in {last4}, expires {exp}',
-  pay_card_choose: 'Pay with',
-  pay_card_new: 'A new card',
-  pay_pkg_choose: 'Which package?',
   packages: 'Packages',
   pkg_n: { one: '{n} session', other: '{n} sessions' },
-  pkg_sessions: 'Sessions',
-  pkg_price: 'Price',
-  pkg_valid: 'Valid for',
-  pkg_days: { one: '{n} day after purchase', other: '{n} days after purchase' },
-  pkg_buy: 'Buy for {price}',
-  pkg_done: 'Your package is ready',
-  pkg_done_text: { one: '{name}: {n} session to book. We emailed you a receipt.', other: '{name}: {n} sessions to book. We emailed you a receipt.' },
-  pkg_book_first: 'Book your first session',
 };
 
 
@@ -187,6 +156,12 @@ const cache = new Map();
 const DICTS = { en };
 const LOADERS = { fr: () => import('./fr.js') };
 let dict = en;
+
+// Words of the later steps that only some clients reach (signing in, the account, packages): a module
+// of their own (i18n-account.js), added when those steps load, to keep the first screen small.
+export function addWords(words) {
+  for (const [key, text] of Object.entries(words)) en[key] ??= text;
+}
 export let lang = 'en';
 export let locale = 'en';
 

@@ -7,10 +7,13 @@
 // site is not seen on another's). No cookie: the host's third-party cookies are blocked anyway.
 
 import { h, replace, icon, id, $ } from './dom.js';
-import { get, post, paths, setToken } from './api.js';
-import { t, fmt } from './i18n.js';
+import { get, post, paths, setToken, hasToken } from './api.js';
+import { t, fmt, addWords } from './i18n.js';
+import words from './i18n-account.js';
 import { announce, errorText } from './ui.js';
-import { S, cfg, go, heading, afterSignIn, storageKey } from './app.js';
+import { S, cfg, go, heading, storageKey, offers, fillFromMe, fatal } from './app.js';
+
+addWords(words);
 
 const view = $('#view');
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -123,25 +126,51 @@ export async function signOut() {
   await afterSignIn();
 }
 
+// After signing in or out: read the client and what they may now see, then carry on where they were.
+export async function afterSignIn(resume = true) {
+  S.me = hasToken() ? await get(paths.auth(cfg.expert, 'me')).catch(() => null) : null;
+  if (S.me) fillFromMe();
+  const was = S.signInFor;
+  S.signInFor = false;
+  try {
+    const expert = await get(paths.expert(cfg.expert));
+    S.services = expert.services || [];
+    S.plans = expert.packages || [];
+    await offers();
+  } catch (e) {
+    if (e.code === 'sign_in_required') { S.signInFor = true; go('signin'); return; }
+    return fatal(e);
+  }
+  if (!resume) return;
+  if (S.me) announce(t('signed_in_as', { email: S.me.client.email }));
+  go(S.slot && S.service && !was ? 'review' : cfg.service ? 'time' : 'services');
+}
+
+
+// The account is read again when opened: a booking or a payment since sign-in shows there.
+export async function openAccount() {
+  S.me = await get(paths.auth(cfg.expert, 'me')).catch(() => S.me);
+  go('account');
+}
+
 // ---- step: the client's account ---------------------------------------------------------------
 
 function accountView() {
   const me = S.me;
   if (!me) return signinView();
-  const upcoming = me.bookings.length
-    ? h('ul', { class: 'acct-list' }, me.bookings.map((b) => h('li', null,
-      h('span', { class: 'strong', text: b.service.name }),
-      h('span', { text: `${fmt.date(b.start, S.tz)}, ${fmt.range(b.start, b.end, S.tz, S.hour12)}` }),
-      h('a', { href: b.manage_url, target: '_blank', rel: 'noopener', 'aria-label': `${t('manage')}: ${b.service.name}, ${fmt.date(b.start, S.tz)}` }, t('manage')))))
-    : h('p', { class: 'muted', text: t('acct_none') });
-  const credits = me.packages.length
-    ? h('ul', { class: 'acct-list' }, me.packages.map((p) => h('li', null,
-      h('span', { class: 'strong', text: p.name }), h('span', { text: t('credits_left', { n: p.credits_left }) }),
-      p.expires_at ? h('span', { class: 'muted', text: t('expires', { date: fmt.date(p.expires_at, S.tz) }) }) : null)))
-    : h('p', { class: 'muted', text: t('acct_no_credits') });
-  const cards = me.cards.length
-    ? h('ul', { class: 'acct-list' }, me.cards.map((c) => h('li', { text: cardLabel(c) })))
-    : h('p', { class: 'muted', text: t('acct_no_cards') });
+  // Each list is rows of the review's table: what, and its details.
+  const list = (items, row, none) => (items.length
+    ? h('dl', { class: 'review' }, items.map((x) => h('div', { class: 'row' }, row(x))))
+    : h('p', { class: 'muted', text: none }));
+  const upcoming = list(me.bookings, (b) => [h('dt', { text: b.service.name }), h('dd', null,
+    h('span', { class: 'val', text: `${fmt.date(b.start, S.tz)}, ${fmt.range(b.start, b.end, S.tz, S.hour12)}` }),
+    h('a', { href: b.manage_url, target: '_blank', rel: 'noopener', class: 'link',
+      'aria-label': `${t('manage')}: ${b.service.name}, ${fmt.date(b.start, S.tz)}` }, t('manage')))], t('acct_none'));
+  const credits = list(me.packages, (p) => [h('dt', { text: p.name }), h('dd', null, h('span', { class: 'val',
+    text: [t('credits_left', { n: p.credits_left }), p.expires_at ? t('expires', { date: fmt.date(p.expires_at, S.tz) }) : '']
+      .filter(Boolean).join(', ') }))], t('acct_no_credits'));
+  const cards = list(me.cards, (c) => [h('dt', { text: t('acct_card') }), h('dd', null, h('span', { class: 'val', text: cardLabel(c) }))],
+    t('acct_no_cards'));
   return [topbar(), heading(t('acct_title')),
     h('p', { class: 'muted', text: t('signed_in_as', { email: me.client.email }) }),
     h('h2', { class: 'section-h', text: t('acct_upcoming') }), upcoming,
@@ -230,6 +259,17 @@ function packageDoneView() {
       const first = S.services.find((s) => p.plan.services.includes(s.slug));
       if (first) { S.service = first; go('time'); } else go('services');
     } }, t('pkg_book_first')))];
+}
+
+// The emailed link (/book/jane?signin=…): sign in with it once, then drop it from the address.
+export async function linkSignIn() {
+  const url = new URL(location.href);
+  const link = url.searchParams.get('signin');
+  url.searchParams.delete('signin');
+  history.replaceState(history.state, '', url);
+  try {
+    setToken((await post(paths.auth(cfg.expert, 'verify'), { link_token: link })).client_token);
+  } catch { /* used or expired: the client can ask for a code */ }
 }
 
 export async function loadMe() {

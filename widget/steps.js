@@ -271,4 +271,4 @@ function bookAnother() {
 
 
 export const VIEWS = { details: detailsView, review: reviewView, payment: paymentView, done: doneView, ...ACCOUNT };
-export { signOut } from './signin.js';
+export { signOut, openAccount } from './signin.js';
