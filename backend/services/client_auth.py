@@ -122,12 +122,12 @@ def sign_out(db: Session, token: str, now: datetime) -> None:
 
 
 def is_client(db: Session, expert: Expert, client: Client | None) -> bool:
-    """Whether ``client`` is an existing client of ``expert``: a booking or a package with them."""
+    """Whether ``client`` is an existing client of ``expert``: a confirmed booking or a package with them."""
     if client is None or client.expert_id != expert.id:
         return False
-    # A held or cancelled booking does not count: anyone can make one.
+    # Only a confirmed booking counts: anyone can make one that is held, pending or cancelled.
     booked = db.scalar(select(exists().where(Booking.client_id == client.id, Booking.expert_id == expert.id,
-                                             Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.PENDING)))))
+                                             Booking.status == BookingStatus.CONFIRMED)))
     if booked:
         return True
     return bool(db.scalar(select(exists().where(ClientPackage.client_id == client.id,
