@@ -181,3 +181,24 @@ def test_a_signed_in_client_pays_with_the_saved_card_in_one_request(app, client,
     assert again.status_code == 201, again.get_json()
     assert again.get_json()["purchase"]["status"] == "paid"
     assert again.get_json()["purchase"]["package"]["credits_left"] == 3
+
+
+def test_the_receipt_and_the_code_email_are_sent_through_the_outbox(app, client, expert, plan, stripe):
+    import email
+    import email.policy
+
+    from backend.worker import deliver_due
+    buy(client, stripe)
+    wait_for(lambda: rows(app, OutboxMessage, OutboxMessage.topic == "package_purchased"))
+    client.post("/api/v1/experts/jane/client-auth/start", json={"email": "ann@example.com"})
+    while deliver_due(app):
+        pass
+    folder = app.config["KAIROS"].instance_dir / "outbox"
+    sent = {m["Subject"]: m for m in (email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+                                      for p in folder.glob("*.eml"))}
+    receipt = sent["Receipt: Three sessions with Jane Doe"]
+    assert receipt["To"] == "ann@example.com"
+    body = receipt.get_content()
+    assert "3 sessions of Coaching" in body and "135.00 EUR" in body and "/book/jane" in body
+    [code_subject] = [s for s in sent if s.endswith("is your sign-in code for Jane Doe")]
+    assert code_subject[:6].isdigit() and "/book/jane?signin=" in sent[code_subject].get_content()

@@ -49,6 +49,7 @@ def build(topic: str, payload: dict[str, Any], *, base_url: str, message_id: str
     if topic == "package_purchased":
         values["services"] = t["services"].format(services=", ".join(payload["services"])) if payload.get("services") else ""
         values["expiry"] = t["expiry"].format(expires=payload["expires"]) if payload.get("expires") else ""
+        values["link"] = f"{base_url}/book/{payload['expert_slug']}"  # built at send time, like manage links
     message = EmailMessage()
     message["Subject"] = t[f"subject.{topic}"].format(**values)
     message["From"] = formataddr((payload.get("expert") or "Kairos", sender_address(base_url)))
