@@ -209,3 +209,19 @@ def test_a_clients_only_collection_asks_to_sign_in_first(page: Page, shop, host,
         page.set_viewport_size(size)
         check(widget_frame(page), f"collection at {size['width']}", iframes=False)
         shot(page, f"collection-{size['width']}")
+
+
+def test_the_link_in_the_email_signs_in_on_the_whole_page(page: Page, shop, smtp):
+    import time
+    api(shop, "POST", "/api/v1/experts/jane/client-auth/start", {"email": "eve@example.com"})
+    deadline = time.monotonic() + 30
+    while not smtp.to("eve@example.com") and time.monotonic() < deadline:
+        time.sleep(0.2)  # polling with a deadline: the in-process worker sends within a second or two
+    body = smtp.to("eve@example.com")[-1].get_content()
+    link = re.search(r"(http://\S+/book/jane\?signin=\S+)", body).group(1)
+    page.goto(link)
+    expect(page.get_by_text("Signed in as eve@example.com").first).to_be_visible()
+    assert "signin=" not in page.url  # used once, and gone from the address
+    page.goto(link)  # a second time: the link worked once
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("Signed in as eve@example.com")).to_have_count(0)
