@@ -11,7 +11,21 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from backend import dashboard, input_guard, logs, ratelimit
-from backend.api import admin, api, calendars, health, manage, notifications, pages, payments, promotions, public
+from backend.api import (
+    admin,
+    api,
+    calendars,
+    client_auth,
+    collections,
+    health,
+    manage,
+    notifications,
+    package_plans,
+    pages,
+    payments,
+    promotions,
+    public,
+)
 from backend.api.pages import WIDGET_DIR
 from backend.config import Settings
 from backend.errors import register_error_handlers
@@ -70,6 +84,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
 
     api.init_app(app)
     api.register_blueprint(public.blp)
+    api.register_blueprint(client_auth.blp)
+    api.register_blueprint(package_plans.blp)
+    api.register_blueprint(collections.blp)
     api.register_blueprint(admin.blp)
     api.register_blueprint(manage.blp)
     api.register_blueprint(payments.blp)

@@ -41,6 +41,12 @@ class Unauthorized(DomainError):
     code, status, message = "unauthorized", 401, "Sign in or send a valid API token."
 
 
+class SignInRequired(DomainError):
+    """Only the expert's existing clients may see this: sign in first (API.md, existing clients)."""
+
+    code, status, message = "sign_in_required", 401, "Sign in with the email you booked with to see this."
+
+
 class Forbidden(DomainError):
     code, status, message = "forbidden", 403, "You may not do this."
 

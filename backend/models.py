@@ -444,3 +444,99 @@ class WaitlistEntry(db.Model):
     client: Mapped[Client] = relationship()
     service: Mapped[Service] = relationship()
     session: Mapped[ServiceSession] = relationship()
+
+
+# --- existing clients (issue 15): sign-in codes, client sessions, package plans, collections ------
+
+class ClientLoginCode(db.Model):
+    """A 6-digit code and a link emailed to sign a client in; both stored hashed, single use."""
+
+    __tablename__ = "client_login_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    email_key: Mapped[str] = mapped_column(String(320))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    link_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_client_login_code_email", "expert_id", "email_key"),)
+
+
+class ClientSession(db.Model):
+    """A signed-in client: the hash of the bearer token the widget holds."""
+
+    __tablename__ = "client_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client: Mapped[Client] = relationship()
+
+
+class PackagePlan(db.Model):
+    """N sessions of some of an expert's services for one price, sold in the widget."""
+
+    __tablename__ = "package_plan"
+    __table_args__ = (UniqueConstraint("expert_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    sessions: Mapped[int] = mapped_column(Integer)
+    service_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    price_amount: Mapped[int] = mapped_column(Integer)
+    price_currency: Mapped[str] = mapped_column(String(3))
+    expires_after_days: Mapped[int | None] = mapped_column(Integer)
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PackagePurchase(db.Model):
+    """A client buying a package plan by card; its credits (``client_package_id``) appear once, when paid."""
+
+    __tablename__ = "package_purchase"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: public_id("pur"))
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("package_plan.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("client.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending_payment")
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    provider_payment_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    client_package_id: Mapped[int | None] = mapped_column(ForeignKey("client_package.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    plan: Mapped[PackagePlan] = relationship()
+    client: Mapped[Client] = relationship()
+
+
+class Collection(db.Model):
+    """Services and package plans grouped under one link; ``clients_only`` hides it from strangers."""
+
+    __tablename__ = "collection"
+    __table_args__ = (UniqueConstraint("expert_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    expert_id: Mapped[int] = mapped_column(ForeignKey("expert.id", ondelete="CASCADE"), index=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: [{"service": slug} | {"package": slug}], in the expert's order
+    items: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    clients_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

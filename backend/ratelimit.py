@@ -49,3 +49,9 @@ def limit(bucket: str, per_minute: int) -> Callable[[Callable[..., Any]], Callab
     """Allow ``per_minute`` requests a minute per client address to the views of ``bucket``, then 429."""
     return limiter.shared_limit(lambda: f"{_allowed(bucket, per_minute)}/minute", scope=bucket,
                                 exempt_when=lambda: _allowed(bucket, per_minute) == 0)
+
+
+def limit_by(bucket: str, per_minute: int, key: Callable[[], str]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Like ``limit``, counted per ``key()`` (an email, say) instead of per client address."""
+    return limiter.shared_limit(lambda: f"{_allowed(bucket, per_minute)}/minute", scope=bucket, key_func=key,
+                                exempt_when=lambda: _allowed(bucket, per_minute) == 0)

@@ -72,3 +72,12 @@ class WaitlistStatus(StrEnum):
 def values(enum: type[StrEnum]) -> tuple[str, ...]:
     """The values of ``enum``, for a schema's ``OneOf``."""
     return tuple(member.value for member in enum)
+
+
+class PurchaseStatus(StrEnum):
+    """A package purchase (issue 15): paid once, credits appear exactly then."""
+
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    REFUNDED = "refunded"
+    CANCELLED = "cancelled"

@@ -38,7 +38,7 @@ from backend.calendars import sync as calendar_sync
 from backend.extensions import db
 from backend.links import Links, links_for
 from backend.models import Booking, OutboxMessage, Service, WaitlistEntry, WebhookEndpoint
-from backend.notifications import emails
+from backend.notifications import account_emails, emails
 from backend.notifications.webhooks import deliver
 from backend.payments import ledger
 from backend.services import idempotency, waitlist
@@ -196,10 +196,18 @@ def _prepare(session: Session, row: OutboxMessage, links: Links):
 
     if row.topic == "waitlist_offer":
         return _prepare_waitlist_offer(session, row, links)
+    domain = emails.sender_address(links.base_url).split("@", 1)[1]
+    if row.topic in account_emails.TOPICS:  # about a client's account, not one booking
+        account = account_emails.build(row.topic, payload, base_url=links.base_url,
+                                       message_id=f"<outbox.{row.id}@{domain}>")
+
+        def send_account_email(settings: Any) -> None:
+            send_mail(account, settings, row_id=row.id, manage_url=None)
+        return send_account_email
+
     booking = session.get(Booking, payload["booking_id"])
     if booking is None:
         raise PermanentError("The booking no longer exists.")
-    domain = emails.sender_address(links.base_url).split("@", 1)[1]
     # Stable per row: if a crash makes us send twice, mail clients see one message.
     message = emails.build(row.topic, payload, booking, links, message_id=f"<outbox.{row.id}.{booking.id}@{domain}>")
     manage_url = links.manage_url(booking) if row.topic in emails.CLIENT_TOPICS else None

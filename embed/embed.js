@@ -5,7 +5,7 @@
   var S = d.currentScript || d.querySelector('script[src*="/embed.js"]');
   var HOST = new URL(S.src).origin;
   var TYPES = /^(ready|step|slot-selected|hold-expired|booking-(completed|cancelled|rescheduled|failed))$/;
-  var OPTS = ['name', 'email', 'color', 'theme', 'lang'];
+  var OPTS = ['name', 'email', 'color', 'theme', 'lang', 'collection'];
   var all = {}, on = {}, seen = new WeakSet(), done = {}, n = 0, dlg, cur;
   var T = 'clamp(0,(.179 - y)*1e5,1) ';
   var BTN = { position: 'fixed', margin: '0', border: '0', display: 'block', cursor: 'pointer', color: '#fff' };

@@ -152,7 +152,8 @@ def test_only_routes_cli_and_worker_jobs_commit() -> None:
 
 #: Payment processes that call Stripe between their steps: each Stripe call is its own unit of work.
 STRIPE_PROCESSES = ("backend/payments/online.py", "backend/payments/refunds.py", "backend/payments/ledger.py",
-                    "backend/payments/webhooks.py", "backend/payments/checkout.py")
+                    "backend/payments/webhooks.py", "backend/payments/checkout.py",
+                    "backend/payments/cards.py", "backend/payments/purchases.py")
 
 
 def test_only_payment_processes_end_a_unit_of_work_early() -> None:

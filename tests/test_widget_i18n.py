@@ -21,8 +21,11 @@ def texts(source: str) -> dict[str, str]:
 
 
 def english() -> dict[str, str]:
+    """The first screen's words (i18n.js) and those the later account steps add (i18n-account.js)."""
     source = (WIDGET / "i18n.js").read_text()
-    return texts(source[source.index("const en = {"):source.index("\n};", source.index("const en = {"))])
+    account = (WIDGET / "i18n-account.js").read_text()
+    return {**texts(source[source.index("const en = {"):source.index("\n};", source.index("const en = {"))]),
+            **texts(account[account.index("export default {"):])}
 
 
 def french() -> dict[str, str]:

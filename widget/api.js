@@ -16,6 +16,12 @@ export class ApiError extends Error {
 }
 
 let base = '/api/v1';
+// A signed-in client's token: a Bearer header (third-party cookies are blocked in the iframe).
+let token = null;
+export function setToken(value) {
+  token = value || null;
+}
+export const hasToken = () => Boolean(token);
 export function setBase(value) {
   base = value || base;
 }
@@ -26,6 +32,7 @@ export async function request(path, { method = 'GET', body, key, retries } = {})
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (key) headers['Idempotency-Key'] = key;
+  if (token) headers.Authorization = `Bearer ${token}`;
   const safe = method === 'GET' || Boolean(key);
   const tries = retries ?? (safe ? 2 : 0);
   for (let attempt = 0; ; attempt++) {
@@ -79,4 +86,7 @@ export const paths = {
   manage: (t) => `/manage/${enc(t)}`,
   waitlist: (e, s) => `/experts/${enc(e)}/services/${enc(s)}/waitlist`,
   offer: (t) => `/waitlist/${enc(t)}`,
+  auth: (e, what) => `/experts/${enc(e)}/client-auth/${what}`,
+  collection: (e, c) => `/experts/${enc(e)}/collections/${enc(c)}`,
+  purchases: (e, p) => `/experts/${enc(e)}/package-plans/${enc(p)}/purchases`,
 };

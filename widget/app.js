@@ -7,7 +7,7 @@
 // screen small.
 
 import { h, replace, icon, id, $ } from './dom.js';
-import { get, paths, setBase } from './api.js';
+import { get, paths, setBase, setToken, hasToken } from './api.js';
 import { early } from './early.js';
 import { t, fmt, setLanguage, chooseLanguage, defaultHour12, detectTimeZone } from './i18n.js';
 import { createPicker, firstRange, fetchSlots } from './calendar.js';
@@ -46,10 +46,26 @@ export const S = {
   sent: new Set(),
   busy: false,
   submitError: null,
+  plans: [],
 };
+
+// "Keep me signed in": the frame's (partitioned) storage.
+export const storageKey = `kairos:client:${cfg.expert}`;
+function keptToken() {
+  try {
+    const kept = JSON.parse(localStorage.getItem(storageKey) || 'null');
+    if (kept && kept.token && new Date(kept.expires_at) > new Date()) return kept.token;
+  } catch { /* storage blocked or garbled: signed out */ }
+  return null;
+}
+setToken(keptToken());
+cfg.collection = params.get('collection');
 
 const expertP = get(paths.expert(cfg.expert));
 expertP.catch(() => {});
+// The emailed link opens the whole page (/book/jane?signin=…).
+const meP = (params.get('signin') ? import('./signin.js').then((m) => m.linkSignIn(), () => {}) : Promise.resolve())
+  .then(() => (hasToken() ? get(paths.auth(cfg.expert, 'me')) : null)).catch(() => { setToken(null); return null; });
 if (cfg.service) prefetchSlots(cfg.service);
 // A language other than English is a module of its own: fetch it now, alongside the profile.
 const langP = setLanguage(params.get('lang'));
@@ -96,26 +112,29 @@ boot();
 async function boot() {
   let expert;
   try {
-    [expert] = await Promise.all([expertP, langP]);
+    [expert, S.me] = await Promise.all([expertP, meP, langP]);
   } catch (e) {
     return fatal(e);
   }
   S.expert = expert;
+  if (S.me) fillFromMe();
   if (!params.get('lang') && expert.locale && chooseLanguage(expert.locale).code !== chooseLanguage().code) await setLanguage(expert.locale);
   if (!params.get('color') && expert.brand_color) applyTheme(expert.brand_color, params.get('theme'));
   S.hour12 = defaultHour12();
   S.services = expert.services || [];
+  S.plans = expert.packages || [];
   let first = 'services';
   const offer = cfg.service && params.get('waitlist') ? await readOffer(params.get('waitlist')) : null;
-  if (cfg.service) {
-    S.service = S.services.find((s) => s.slug === cfg.service);
-    if (!S.service) {
-      try {
-        S.service = await get(paths.service(cfg.expert, cfg.service));
-      } catch (e) {
-        return fatal(e);
-      }
-    }
+  try {
+    first = await offers();
+  } catch (e) {
+    if (e.code !== 'sign_in_required') return fatal(e);
+    S.signInFor = true; // clients only
+    first = 'signin';
+  }
+  if (first === 'signin') {
+    // the sign-in step first
+  } else if (cfg.service) {
     first = 'time';
     if (offer && offer.status === 'offered') {
       // The link of a waitlist offer: the held seat is chosen and the client's details filled in.
@@ -128,7 +147,7 @@ async function boot() {
     } else if (offer) {
       picker().setMessage({ text: t('wl_gone'), kind: 'error' });
     }
-  } else if (S.services.length === 1) {
+  } else if (S.services.length === 1 && !S.plans.length) {
     S.service = S.services[0];
     prefetchSlots(S.service.slug);
     first = 'time';
@@ -148,7 +167,41 @@ async function readOffer(token) {
   }
 }
 
-function fatal(e) {
+// The expert's page, a collection or one service.
+export async function offers() {
+  if (cfg.collection) {
+    const c = (await get(paths.collection(cfg.expert, cfg.collection))).collection;
+    S.collection = c;
+    S.services = c.services;
+    S.plans = c.packages;
+  }
+  if (cfg.service) {
+    S.service = S.services.find((s) => s.slug === cfg.service) || await get(paths.service(cfg.expert, cfg.service));
+    prefetchSlots(S.service.slug);
+  }
+  return 'services';
+}
+
+export function fillFromMe() {
+  S.form.name = S.me.client.name;
+  S.form.email = S.me.client.email;
+}
+
+const loadAccount = () => loadSteps();
+
+export function accountBar() {
+  if (S.me) {
+    return h('div', { class: 'topbar' },
+      h('span', { class: 'muted', text: t('signed_in_as', { email: S.me.client.email }) }),
+      h('button', { type: 'button', class: 'link', onclick: () => loadAccount().then((m) => m.openAccount()) }, t('acct_title')),
+      h('button', { type: 'button', class: 'link', onclick: () => loadAccount().then((m) => m.signOut()) }, t('sign_out')));
+  }
+  return h('div', { class: 'topbar' },
+    h('span', { class: 'muted', text: t('signin_prompt') }),
+    h('button', { type: 'button', class: 'link', onclick: () => go('signin') }, t('signin_title')));
+}
+
+export function fatal(e) {
   main.removeAttribute('aria-busy');
   const missing = e && e.status === 404;
   replace(view, h('div', { class: 'fatal' },
@@ -159,7 +212,8 @@ function fatal(e) {
 // ---- navigation -------------------------------------------------------------------
 
 const ORDER = ['services', 'time', 'details', 'review'];
-const flowSteps = () => ORDER.filter((s) => s !== 'services' || (!cfg.service && S.services.length > 1));
+const flowSteps = () => ORDER.filter((s) => (s !== 'services' || (!cfg.service && S.services.length + S.plans.length > 1))
+  && (s !== 'details' || !S.me));
 
 export function go(step, opts = {}) {
   const fn = CORE[step] || (steps && steps.VIEWS[step]);
@@ -187,7 +241,8 @@ export function go(step, opts = {}) {
 
 export function titleOf(step) {
   return {
-    services: t('services'), time: S.service && S.service.kind !== 'personal' ? t('date_title') : t('time_title'),
+    services: S.collection ? S.collection.name : t('services'), signin: t('signin_title'), account: t('acct_title'),
+    package: S.plan && S.plan.name, time: S.service && S.service.kind !== 'personal' ? t('date_title') : t('time_title'),
     details: t('details'), review: t('review'), payment: t('pay_title'), done: t('done'), waitlist: t('wl_title'),
   }[step];
 }
@@ -228,16 +283,21 @@ export function heading(text) {
 
 function servicesView() {
   const e = S.expert;
+  const c = S.collection;
   return [
+    accountBar(),
     h('header', { class: 'profile' },
       avatar(e, 'lg'),
       h('div', { class: 'profile-text' },
-        h('h1', { class: 'step-h', tabindex: '-1', text: e.name }),
-        e.bio ? h('p', { class: 'bio', text: e.bio }) : null)),
+        h('h1', { class: 'step-h', tabindex: '-1', text: c ? c.name : e.name }),
+        c ? h('p', { class: 'expert-name', text: e.name }) : null,
+        (c ? c.description : e.bio) ? h('p', { class: 'bio', text: c ? c.description : e.bio }) : null)),
     h('h2', { class: 'section-h', text: t('services') }),
     S.services.length
       ? h('ul', { class: 'svc-list' }, S.services.map(serviceCard))
       : h('p', { class: 'muted empty', text: t('no_services') }),
+    S.plans.length ? h('h2', { class: 'section-h', text: t('packages') }) : null,
+    S.plans.length ? h('ul', { class: 'svc-list' }, S.plans.map(planCard)) : null,
   ];
 }
 
@@ -253,6 +313,18 @@ function serviceCard(s) {
       }, s.name)),
     h('p', { class: 'meta', id: metaId }, serviceMeta(s)),
     s.description ? h('p', { class: 'svc-desc', id: descId, text: s.description }) : null,
+    icon('next', 'ic chev'));
+}
+
+function planCard(p) {
+  const metaId = id('pm');
+  return h('li', { class: 'svc' },
+    h('h3', { class: 'svc-name' },
+      h('button', { type: 'button', class: 'svc-btn', 'aria-describedby': metaId, onclick: () => { S.plan = p; go('package'); } }, p.name)),
+    h('p', { class: 'meta', id: metaId },
+      h('span', { class: 'chip', text: t('pkg_n', { n: p.sessions }) }),
+      h('span', { class: 'chip price' }, fmt.price(p.price))),
+    p.description ? h('p', { class: 'svc-desc', text: p.description }) : null,
     icon('next', 'ic chev'));
 }
 
@@ -318,7 +390,7 @@ export function picker() {
 }
 
 function timeView() {
-  return [topbar(), serviceHeader(false), heading(titleOf('time')), picker().el];
+  return [accountBar(), topbar(), serviceHeader(false), heading(titleOf('time')), picker().el];
 }
 
 function pickSlot(slot) {
@@ -326,7 +398,7 @@ function pickSlot(slot) {
   S.submitError = null;
   picker().setMessage(null);
   send('slot-selected', { start: slot.start, timezone: S.tz });
-  go('details');
+  go(S.me ? 'review' : 'details'); // a signed-in client gives no name or email
 }
 
 const CORE = { services: servicesView, time: timeView };

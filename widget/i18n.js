@@ -163,6 +163,13 @@ const en = {
   r_lapsed: 'This offer has lapsed and the time is no longer reserved for you. Please contact {expert}.',
   r_not_pending: 'This booking is not waiting to be completed any more.',
   r_not_confirmed: 'This booking is not confirmed yet.',
+  signin_title: 'Sign in',
+  signin_prompt: 'Booked before?',
+  signed_in_as: 'Signed in as {email}',
+  sign_out: 'Sign out',
+  acct_title: 'Your account',
+  packages: 'Packages',
+  pkg_n: { one: '{n} session', other: '{n} sessions' },
 };
 
 
@@ -170,6 +177,12 @@ const cache = new Map();
 const DICTS = { en };
 const LOADERS = { fr: () => import('./fr.js') };
 let dict = en;
+
+// Words of the later steps that only some clients reach (signing in, the account, packages): a module
+// of their own (i18n-account.js), added when those steps load, to keep the first screen small.
+export function addWords(words) {
+  for (const [key, text] of Object.entries(words)) en[key] ??= text;
+}
 export let lang = 'en';
 export let locale = 'en';
 

@@ -27,6 +27,9 @@ function loadStripe(url) {
 }
 
 const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+// The same steps pay a booking ({booking}) or a package purchase ({purchase}, paid when status is 'paid').
+const item = (res) => res.booking || res.purchase;
+const isPaid = (b) => b.status === 'confirmed' || b.status === 'paid';
 
 export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFailed }) {
   let pay = booking.payment || {};
@@ -48,8 +51,9 @@ export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFai
   // With a deposit, the card pays the deposit now; the rest is due later, and may be paid by card from
   // the manage page (a confirmed booking with an amount due: paid up once nothing is due).
   const balance = booking.status === 'confirmed' && pay.amount_due > 0;
+  // Paid up: the rest, when paying a deposit's balance; else a confirmed booking, a paid purchase or payment.
   const paidUp = (b) => (balance ? !((b.payment || {}).amount_due > 0)
-    : b.status === 'confirmed' || (b.payment || {}).status === 'paid');
+    : isPaid(b) || (b.payment || {}).status === 'paid');
   const charged = fmt.price({ amount: balance ? pay.amount_due : pay.deposit || pay.amount, currency: pay.currency });
   const label = [icon('card'), t('pay_now', { price: charged })];
   const btn = h('button', { type: 'button', class: 'btn primary wide', 'aria-disabled': 'true', onclick: submit }, label);
@@ -106,8 +110,8 @@ export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFai
     try {
       if (!secret) {
         const fresh = await request(path, { method: 'POST' });
-        if (paidUp(fresh.booking)) return finish(fresh.booking);
-        pay = fresh.booking.payment || pay;
+        if (paidUp(item(fresh))) return finish(item(fresh));
+        pay = item(fresh).payment || pay;
         secret = pay.client_secret;
       }
       const c = booking.client || {};
@@ -122,7 +126,7 @@ export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFai
         return;
       }
       const out = await request(`${path}/confirm`, { method: 'POST', body: { setup_intent: res.setupIntent.id } });
-      await settle(out.booking);
+      await settle(item(out));
     } catch (e) {
       secret = null;
       setBusy(false);
@@ -159,7 +163,7 @@ export function mountPayment(container, { booking, stripe, t, fmt, onPaid, onFai
       await wait(delay);
       let b;
       try {
-        b = (await request(path)).booking;
+        b = item(await request(path));
       } catch {
         continue;
       }

@@ -8,6 +8,7 @@ import { params, post as send, embedded, hostOrigin, wid, publicBooking } from '
 import { summary, announce, errorText, bookingLocation, whenText, moneyLines } from './ui.js';
 import { PHONE, field, questionFields, missingAnswers, answersBody, showErrors, fieldMessages, paymentSection } from './form.js';
 import { S, cfg, go, topbar, heading, serviceHeader, picker } from './app.js';
+import { VIEWS as ACCOUNT, cardLabel } from './signin.js';
 
 const view = $('#view');
 
@@ -73,7 +74,7 @@ function reviewView() {
     [t('service'), `${s.name} · ${fmt.duration(s.duration_minutes)}`, null],
     [t('when'), whenText(S.slot.start, S.slot.end, S.slot.location || s.location, S.tz, S.hour12, true), 'time'],
     [t('where'), bookingLocation(S.slot.location || s.location), null],
-    [t('you'), [f.name, f.email, f.phone].filter(Boolean).join(' · '), 'details'],
+    [t('you'), [f.name, f.email, f.phone].filter(Boolean).join(' · '), S.me ? null : 'details'],
   ];
   if (f.message) rows.push([t('message'), f.message, null]);
   for (const q of s.questions || []) {
@@ -90,6 +91,29 @@ function reviewView() {
     onChoose: (opt) => { S.payment = opt; go('review', { focus: false }); },
     deposit: s.deposit, expert: S.expert.name,
   });
+  if (S.payment === 'online' && S.me && S.me.cards.length) {
+    // One click for a returning client: a saved card, or a new one on the next step.
+    if (S.card !== '' && !S.me.cards.some((c) => c.id === S.card)) S.card = S.me.cards[0].id;
+    add(pay, h('fieldset', { class: 'choice' }, h('legend', { text: t('pay_card_choose') }),
+      S.me.cards.map((c) => h('label', { class: 'radio' },
+        h('input', { type: 'radio', name: 'card', value: c.id, checked: S.card === c.id, onchange: () => { S.card = c.id; } }),
+        h('span', { text: cardLabel(c) }))),
+      h('label', { class: 'radio' },
+        h('input', { type: 'radio', name: 'card', value: '', checked: S.card === '', onchange: () => { S.card = ''; } }),
+        h('span', { text: t('pay_card_new') }))));
+  }
+  const fits = S.payment === 'package' && S.me
+    ? S.me.packages.filter((p) => !p.services.length || p.services.includes(s.slug)) : [];
+  if (fits.length > 1) {
+    // Several packages fit: the client says which one pays (the one expiring first is chosen first).
+    if (!fits.some((p) => p.id === S.pkg)) S.pkg = fits[0].id;
+    add(pay, h('fieldset', { class: 'choice' }, h('legend', { text: t('pay_pkg_choose') }),
+      fits.map((p) => h('label', { class: 'radio' },
+        h('input', { type: 'radio', name: 'pkg', value: String(p.id), checked: S.pkg === p.id, onchange: () => { S.pkg = p.id; } }),
+        h('span', { text: `${p.name} · ${t('credits_left', { n: p.credits_left })}` })))));
+  } else {
+    S.pkg = null;
+  }
   if (options.length && s.price && S.payment !== 'package') add(pay, couponField());
 
   const errBox = h('div', { class: 'submit-error' });
@@ -132,6 +156,9 @@ async function submit() {
   if ((s.payment_options || []).length && s.price) body.payment_option = S.payment;
   if (S.coupon.trim() && S.payment !== 'package') body.coupon = S.coupon.trim();
   if (S.offer) body.waitlist = S.offer.token;
+  if (S.me) delete body.client; // the client token says who books
+  if (S.me && S.payment === 'online' && S.card) body.card = S.card;
+  if (S.me && S.payment === 'package' && S.pkg) body.package = S.pkg;
   // One Idempotency-Key per attempt of one submission: a retry of the same body reuses it.
   const text = JSON.stringify(body);
   if (!S.attempt || S.attempt.body !== text) S.attempt = { body: text, key: uuid() };
@@ -173,7 +200,7 @@ async function submit() {
       announce(S.errors.coupon);
       return;
     }
-    if (e.status === 422 && Object.keys(e.fields).some((k) => /^(client\.|message|answers)/.test(k))) {
+    if (e.status === 422 && !S.me && Object.keys(e.fields).some((k) => /^(client\.|message|answers)/.test(k))) {
       S.errors = fieldMessages(e.fields);
       go('details');
       return;
@@ -348,4 +375,5 @@ async function joinWaitlist(form) {
   }
 }
 
-export const VIEWS = { details: detailsView, review: reviewView, payment: paymentView, done: doneView, waitlist: waitlistView };
+export const VIEWS = { details: detailsView, review: reviewView, payment: paymentView, done: doneView, waitlist: waitlistView, ...ACCOUNT };
+export { signOut, openAccount } from './signin.js';

@@ -7,10 +7,11 @@ from flask import jsonify, request
 from flask_smorest import Blueprint
 
 from backend import places
-from backend.errors import NotFound
+from backend.api.client_auth import signed_in_client
+from backend.errors import ValidationError
 from backend.extensions import db
 from backend.links import app_links
-from backend.payments import checkout
+from backend.payments import cards, checkout, saved_card
 from backend.ratelimit import limit
 from backend.schemas import (
     BookingCreate,
@@ -20,7 +21,7 @@ from backend.schemas import (
     SlotsQuery,
     SlotsSchema,
 )
-from backend.services import bookings, experts, idempotency, slots
+from backend.services import bookings, client_auth, collections, experts, idempotency, package_plans, slots
 from backend.slot_engine import local_dates_window
 from backend.timeutil import iso_in
 from backend.types import utcnow
@@ -45,30 +46,45 @@ def public_service_view(service) -> dict[str, Any]:
     }
 
 
-def public_expert_view(expert) -> dict[str, Any]:
+def public_expert_view(expert, *, is_client: bool = False) -> dict[str, Any]:
+    """The booking page; services and plans shown only to clients appear for a signed-in client of the expert."""
+    shown = experts.public_services(expert)
+    if is_client:
+        shown = [s for s in expert.services if s.visibility in ("public", "clients") and not s.archived]
     return {
         "slug": expert.slug, "name": expert.name, "bio": expert.bio, "avatar_url": expert.avatar_url,
         "timezone": expert.timezone, "brand_color": expert.brand_color, "locale": expert.locale,
-        "services": [public_service_view(s) for s in experts.public_services(expert)],
+        "services": [public_service_view(s) for s in shown],
+        "packages": [package_plans.plan_view(db.session, p)
+                     for p in package_plans.public_plans(db.session, expert, is_client=is_client)],
     }
+
+
+def visible_service(expert: str, service: str):
+    """The expert and service asked for; a clients-only service needs a signed-in client of that expert
+    (401 ``sign_in_required``, before anything of it is said)."""
+    found_expert = experts.get_expert(db.session, expert)
+    found = experts.get_service(db.session, found_expert, service)
+    if found.visibility == "clients" or (
+            found.visibility == "unlisted" and collections.behind_clients_only(db.session, found_expert, "service",
+                                                                               found.slug)):
+        client_auth.require_client(db.session, found_expert, signed_in_client(found_expert))
+    return found_expert, found
 
 
 @blp.route("/experts/<expert>")
 @blp.response(200, PublicExpertSchema)
 def get_expert(expert: str):
-    """The booking page: profile and public services."""
-    return public_expert_view(experts.get_expert(db.session, expert))
+    """The booking page: profile and public services (and clients-only ones for a signed-in client)."""
+    found = experts.get_expert(db.session, expert)
+    return public_expert_view(found, is_client=client_auth.is_client(db.session, found, signed_in_client(found)))
 
 
 @blp.route("/experts/<expert>/services/<service>")
 @blp.response(200, PublicServiceSchema)
 def get_service(expert: str, service: str):
-    """One service, public or unlisted (a direct link)."""
-    found = experts.get_service(db.session, experts.get_expert(db.session, expert), service)
-    if found.visibility == "clients":
-        # Only signed-in existing clients may see these; sign-in arrives with the clients issue.
-        raise NotFound(f"No service '{service}' for this expert.")
-    return public_service_view(found)
+    """One service, public or unlisted (a direct link); clients-only needs a signed-in client."""
+    return public_service_view(visible_service(expert, service)[1])
 
 
 @blp.route("/experts/<expert>/services/<service>/slots")
@@ -76,7 +92,7 @@ def get_service(expert: str, service: str):
 @blp.response(200, SlotsSchema)
 def get_slots(expert: str, service: str, start, end, timezone: str, include_full: bool = False):
     """Bookable times of a service between two dates (inclusive) read in ``timezone``."""
-    found = experts.get_service(db.session, experts.get_expert(db.session, expert), service)
+    found = visible_service(expert, service)[1]
     window_start, window_end = local_dates_window(start, end, timezone)
     now = utcnow()
     if found.kind == "personal":
@@ -107,22 +123,33 @@ def get_slots(expert: str, service: str, start, end, timezone: str, include_full
 @blp.alt_response(422, description="validation_error")
 def create_booking(data: dict, expert: str, service: str):
     """Book a time (or a session) of a service for a client. Honours ``Idempotency-Key``."""
-    found_expert = experts.get_expert(db.session, expert)
-    found = experts.get_service(db.session, found_expert, service)
-    if found.visibility == "clients":
-        raise NotFound(f"No service '{service}' for this expert.")
+    found_expert, found = visible_service(expert, service)
+    signed_in = signed_in_client(found_expert)
+    given = data.get("client") or {}
+    if signed_in is None and not given:
+        raise ValidationError(fields={"client": ["Enter your name and email, or sign in."]})
+    if signed_in is not None:  # the booking belongs to the signed-in client, whatever the body says
+        given = {"name": signed_in.name, "email": signed_in.email, "phone": given.get("phone") or signed_in.phone}
+    if data.get("card") and (signed_in is None or data.get("payment_option") != "online"):
+        raise ValidationError(fields={"card": ["Sign in and pay online to use a saved card."]})
+    if data.get("card") and signed_in is not None:  # checked with Stripe before anything is held
+        cards.require_saved_card(db.session, signed_in, data["card"])
     key = idempotency.make_key(f"booking:{found_expert.id}:{found.id}", request.headers.get("Idempotency-Key"),
                                request.get_json(silent=True))
     req = bookings.BookingRequest(
         timezone=data["timezone"], start=data.get("start"), session_id=data.get("session"),
-        client_name=data["client"]["name"], client_email=data["client"]["email"],
-        client_phone=data["client"].get("phone"), message=data.get("message", ""),
+        client_name=given["name"], client_email=given["email"],
+        client_phone=given.get("phone"), message=data.get("message", ""),
         answers=data.get("answers", {}), payment_option=data.get("payment_option"),
         coupon=data.get("coupon"), waitlist_token=data.get("waitlist"),
+        package_id=data.get("package"),
     )
     answer = bookings.create_booking(db.session, found_expert, found, req, now=utcnow(), links=app_links(), key=key)
     db.session.commit()  # the booking's unit ends here, releasing the expert's lock
-    status, body = checkout.after_booking(db.session, answer)  # Stripe card setup: units of its own
+    if data.get("card") and signed_in is not None:  # one click: charge the saved card (units of its own)
+        status, body = saved_card.pay_new_booking(db.session, answer, signed_in, data["card"], utcnow())
+    else:
+        status, body = checkout.after_booking(db.session, answer)  # Stripe card setup: units of its own
     response = jsonify(body)
     response.status_code = status
     return response

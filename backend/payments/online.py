@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, object_session
 from backend import notifications
 from backend.errors import NotAllowed, PaymentFailed, SlotUnavailable, ValidationError
 from backend.models import Booking, BookingEvent, Client, Payment, public_id
-from backend.payments import ledger, options, refunds
+from backend.payments import cards, ledger, options, refunds
 from backend.payments.stripe_gateway import (
     CardDeclined,
     MissingCustomer,
@@ -168,6 +168,8 @@ def pay_with_setup_intent(db: Session, booking: Booking, setup_intent_id: str, n
     description = f"{booking.session_name}, {iso_in(booking.start, booking.expert.timezone)}"
     hold = _hold_text(booking)
     end_unit(db)
+    if method and customer:
+        cards.keep_card(str(method), str(customer))  # a signed-in client pays with it next time
     try:
         intent = gateway().create_payment_intent(
             amount=amount, currency=currency, customer=customer, payment_method=method, booking_id=booking_id,
@@ -185,6 +187,39 @@ def pay_with_setup_intent(db: Session, booking: Booking, setup_intent_id: str, n
 def _hold_text(booking: Booking) -> str | None:
     """The hold's end in the client's zone; None when the expert reserved the time (no hold)."""
     return iso_in(booking.hold_expires_at, booking.timezone) if booking.hold_expires_at else None
+
+
+def pay_with_saved_card(db: Session, booking: Booking, payment_method: str, now: datetime) -> dict[str, Any]:
+    """Charge the booking's amount to a card saved on the client's Stripe customer (one click).
+
+    The caller checked that ``payment_method`` is one of that customer's cards. Raises PaymentFailed
+    (402) when declined: the hold stays and the client may enter another card.
+    """
+    _require_payable(booking)
+    booking = renew_hold_if_expired(db, booking, now)
+    customer = booking.client.stripe_customer_id
+    if not customer:
+        raise ValidationError(fields={"card": ["You have no saved card yet."]})
+    booking_id, amount, currency = booking.id, booking.price_amount, booking.price_currency
+    description = f"{booking.service.name}, {iso_in(booking.start, booking.expert.timezone)}"
+    hold = _hold_text(booking)
+    attempts = len(ledger.payments_of(db, booking_id))
+    end_unit(db)
+    try:
+        intent = gateway().create_payment_intent(
+            amount=amount, currency=currency, customer=customer, payment_method=payment_method,
+            booking_id=booking_id, description=description,
+            idempotency_key=f"kairos-pay-{booking_id}-{payment_method}-{attempts}")
+    except CardDeclined as declined:
+        _record_decline(db, booking_id, amount, currency, declined)
+        raise PaymentFailed(declined.message, decline_code=declined.decline_code or declined.code,
+                            hold_expires_at=hold) from declined
+    payment = record_intent(db, booking_id, intent)
+    if payment is not None and payment.status == "succeeded":
+        settle(db, payment.id, now)
+    return intent_fields(intent)
+
+
 
 
 def intent_fields(intent: dict[str, Any]) -> dict[str, Any]:

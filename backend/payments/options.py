@@ -47,14 +47,15 @@ def charge_now(booking: Booking) -> int:
     return booking.deposit_amount or booking.price_amount or 0
 
 
-def on_created(db: Session, booking: Booking, now: datetime) -> None:
-    """Inside the booking's transaction, under the expert's lock: spend a package credit."""
+def on_created(db: Session, booking: Booking, now: datetime, package_id: int | None = None) -> None:
+    """Inside the booking's transaction, under the expert's lock: spend a package credit
+    (from ``package_id`` when the client chose one)."""
     if booking.payment_option == "package":
-        packages.take_credit(db, booking, now)
+        packages.take_credit(db, booking, now, package_id)
 
 
-def on_cancelled(db: Session, booking: Booking, *, actor: str, by_policy: bool) -> None:
-    """Inside the cancellation's transaction: give a package credit back, write refunds to make
-    (``by_policy``: as the service's refund rule says, else in full)."""
-    packages.return_credit(db, booking, actor=actor)
+def on_cancelled(db: Session, booking: Booking, *, actor: str, by_policy: bool, now: datetime | None = None) -> None:
+    """Inside the cancellation's transaction: give a package credit back (if timely: before the cutoff), write
+    refunds to make (``by_policy``: as the service's refund rule says, else in full)."""
+    packages.return_credit(db, booking, actor=actor, now=now)
     refunds.plan_on_cancel(db, booking, actor=actor, by_policy=by_policy)

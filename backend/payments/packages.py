@@ -6,13 +6,13 @@ bookings can never spend the last credit twice. A cancellation gives the credit 
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend.errors import NotAllowed, ValidationError
+from backend.errors import NotAllowed, NotFound, ValidationError
 from backend.models import Booking, BookingEvent, Client, ClientPackage, Expert, Service
 from backend.payments import ledger
 from backend.timeutil import iso_utc
@@ -34,9 +34,17 @@ def usable(db: Session, expert_id: int, client_id: int, service_id: int, now: da
     return sorted(found, key=lambda p: (p.expires_at is None, p.expires_at or now, p.id))
 
 
-def take_credit(db: Session, booking: Booking, now: datetime) -> ClientPackage:
-    """Spend one credit on ``booking`` (inside its transaction); NotAllowed when none is left."""
-    for package in usable(db, booking.expert_id, booking.client_id, booking.service_id, now):
+def take_credit(db: Session, booking: Booking, now: datetime, package_id: int | None = None) -> ClientPackage:
+    """Spend one credit on ``booking`` (inside its transaction); NotAllowed when none is left.
+
+    ``package_id`` picks one of the client's packages (when several fit); else the one expiring first.
+    """
+    candidates = usable(db, booking.expert_id, booking.client_id, booking.service_id, now)
+    if package_id is not None:
+        candidates = [p for p in candidates if p.id == package_id]
+        if not candidates:
+            raise ValidationError(fields={"package": ["This package has no credit left for this service."]})
+    for package in candidates:
         taken = db.execute(update(ClientPackage).where(
             ClientPackage.id == package.id, ClientPackage.credits_used < ClientPackage.credits_total,
         ).values(credits_used=ClientPackage.credits_used + 1)).rowcount
@@ -49,9 +57,22 @@ def take_credit(db: Session, booking: Booking, now: datetime) -> ClientPackage:
     raise NotAllowed("no_package_credit", NO_CREDIT)
 
 
-def return_credit(db: Session, booking: Booking, *, actor: str) -> bool:
-    """Inside a cancellation's transaction: give the booking's credit back (once)."""
+def timely(booking: Booking, now: datetime) -> bool:
+    """Whether a cancellation at ``now`` comes before the service's cutoff (``policy.cutoff_hours``, 24 by default)."""
+    cutoff_hours = (booking.service.policy or {}).get("cutoff_hours", 24)
+    return now <= booking.start - timedelta(hours=cutoff_hours)
+
+
+def return_credit(db: Session, booking: Booking, *, actor: str, now: datetime | None = None) -> bool:
+    """Inside a cancellation's transaction: give the booking's credit back (once) when the cancellation is
+    timely; a late one (the expert recording it after the cutoff) spends the session, as a paid one keeps
+    the money. Without ``now`` the credit always comes back."""
     if booking.client_package_id is None or ledger.events(db, booking.id, "credit_returned"):
+        return False
+    if now is not None and not timely(booking, now):
+        db.add(BookingEvent(booking_id=booking.id, type="credit_kept", actor="system",
+                            message="Cancelled after the cutoff: the session credit is spent.",
+                            data={"package": booking.client_package_id}))
         return False
     db.execute(update(ClientPackage).where(ClientPackage.id == booking.client_package_id,
                                            ClientPackage.credits_used > 0)
@@ -86,6 +107,25 @@ def of_client(db: Session, expert: Expert, client: Client) -> list[ClientPackage
     return list(db.scalars(select(ClientPackage).where(ClientPackage.client_id == client.id,
                                                        ClientPackage.expert_id == expert.id)
                            .order_by(ClientPackage.id)))
+
+
+def revoke(db: Session, expert: Expert, package_id: int) -> ClientPackage:
+    """Take back the credits of one of the expert's packages not used yet (spent ones stay spent)."""
+    package = db.scalar(select(ClientPackage).where(ClientPackage.id == package_id,
+                                                    ClientPackage.expert_id == expert.id))
+    if package is None:
+        raise NotFound("No such package.")
+    package.credits_total = package.credits_used
+    db.flush()
+    return package
+
+
+def usable_of_client(db: Session, client: Client, now: datetime) -> list[ClientPackage]:
+    """The client's packages that still hold a credit and have not expired, the one expiring first first."""
+    rows = db.scalars(select(ClientPackage).where(ClientPackage.client_id == client.id,
+                                                  ClientPackage.credits_used < ClientPackage.credits_total))
+    found = [p for p in rows if p.expires_at is None or p.expires_at > now]
+    return sorted(found, key=lambda p: (p.expires_at is None, p.expires_at or now, p.id))
 
 
 def package_view(db: Session, package: ClientPackage) -> dict[str, Any]:

@@ -146,6 +146,35 @@ class StripeGateway:
         return self._call("payment_intent", self._client.v1.payment_intents.cancel, payment_intent_id,
                           options={"idempotency_key": f"kairos-cancel-{payment_intent_id}"})
 
+    # --- existing clients (issue 15): saved cards, package purchases -----------
+
+    def list_cards(self, customer: str) -> list[dict[str, Any]]:
+        """The cards saved on a customer (attached by an earlier SetupIntent)."""
+        found = self._call("payment_methods", self._client.v1.payment_methods.list,
+                           params={"customer": customer, "type": "card", "limit": 10})
+        return list(found.get("data") or [])
+
+    def save_card(self, *, payment_method: str, customer: str) -> dict[str, Any]:
+        """Keep a card on the customer for next time. Stripe attaches a SetupIntent's card itself (this is
+        then a no-op); localstripe does not, so we say it explicitly."""
+        return self._call("payment_method", self._client.v1.payment_methods.attach, payment_method,
+                          params={"customer": customer})
+
+    def create_purchase_setup_intent(self, *, customer: str, purchase_id: str, idempotency_key: str) -> dict[str, Any]:
+        return self._call("setup_intent", self._client.v1.setup_intents.create, params={
+            "customer": customer, "usage": "on_session", "payment_method_types": ["card"],
+            "metadata": {"kairos_purchase": purchase_id},
+        }, options={"idempotency_key": idempotency_key})
+
+    def create_purchase_payment_intent(self, *, amount: int, currency: str, customer: str, payment_method: str,
+                                       purchase_id: str, description: str, idempotency_key: str) -> dict[str, Any]:
+        """Like ``create_payment_intent``, for a package purchase (metadata ``kairos_purchase``)."""
+        return self._call("payment_intent", self._client.v1.payment_intents.create, params={
+            "amount": amount, "currency": currency, "customer": customer, "payment_method": payment_method,
+            "payment_method_types": ["card"], "confirm": True, "off_session": False,
+            "metadata": {"kairos_purchase": purchase_id, "kairos_description": description[:200]},
+        }, options={"idempotency_key": idempotency_key})
+
     # --- refunds -----------------------------------------------------------
 
     def refund(self, *, payment_intent: str, amount: int, payment_id: str, key_suffix: str,

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.models import ProcessedEvent
-from backend.payments import online, refunds
+from backend.payments import online, purchases, refunds
 from backend.payments.stripe_gateway import ProviderUnavailable
 from backend.transactions import end_unit
 
@@ -32,7 +32,9 @@ def handle(db: Session, event: dict[str, Any], now: datetime) -> str:
         return "duplicate"
     obj = (event.get("data") or {}).get("object") or {}
     outcome = "processed"
-    if kind in INTENT_EVENTS and obj.get("id"):
+    if kind in INTENT_EVENTS and obj.get("id") and (obj.get("metadata") or {}).get("kairos_purchase"):
+        purchases.sync_intent(db, obj, now)  # a package purchase: credits once, like a booking's confirmation
+    elif kind in INTENT_EVENTS and obj.get("id"):
         payment = online.sync_intent(db, obj, now)
         if payment is None:
             outcome = "ignored"  # not one of ours (another app on the same Stripe account)

@@ -1,6 +1,7 @@
 """A booking: what a client sends to book or change it, and the one shape it comes back in."""
 from __future__ import annotations
 
+from flask import has_request_context, request
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from backend.models import PAYMENT_OPTIONS
@@ -22,7 +23,7 @@ class BookingCreate(Schema):
     start = Instant()
     session = fields.String(validate=validate.Length(max=40))
     timezone = TimeZone(required=True)
-    client = fields.Nested(ClientInput, required=True)
+    client = fields.Nested(ClientInput, metadata={"description": "Required unless a client token is sent"})
     message = fields.String(load_default="", validate=validate.Length(max=5000))
     answers = fields.Dict(keys=fields.String(), load_default=dict)
     payment_option = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(PAYMENT_OPTIONS))
@@ -30,11 +31,21 @@ class BookingCreate(Schema):
                            metadata={"description": "A discount code; 422 on coupon when bad or used up"})
     waitlist = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200),
                              metadata={"description": "The token of a waitlist offer's link: the seat held for you"})
+    card = fields.String(validate=validate.Length(max=100),
+                         metadata={"description": "A signed-in client's saved card (payment_option online)"})
+    package = fields.Integer(strict=True, metadata={"description": "Which of the client's packages pays (package)"})
 
     @validates_schema
     def _when(self, data: dict, **kwargs) -> None:
         if "start" not in data and "session" not in data and not data.get("waitlist"):
             raise ValidationError("Choose a time.", "start")
+
+    @validates_schema(skip_on_field_errors=False)
+    def _who(self, data: dict, **kwargs) -> None:
+        # Without a (client) bearer token the body must say who books; the route checks the token itself.
+        signed = has_request_context() and request.headers.get("Authorization", "").lower().startswith("bearer ")
+        if "client" not in data and not signed:
+            raise ValidationError("Enter your name and email, or sign in.", "client")
 
 
 class BookingServiceRef(Schema):

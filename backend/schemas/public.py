@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
+from backend.schemas.clients import PackagePlanOut
 from backend.schemas.common import MAX_SLOT_RANGE_DAYS, LocationSchema, Money, QuestionSchema, SeriesDate, TimeZone
 
 
@@ -33,6 +34,7 @@ class PublicExpertSchema(Schema):
     brand_color = fields.String(allow_none=True)
     locale = fields.String(allow_none=True)
     services = fields.List(fields.Nested(PublicServiceSchema))
+    packages = fields.List(fields.Nested(PackagePlanOut), metadata={"description": "Package plans on sale"})
 
 
 class SlotsQuery(Schema):
@@ -64,3 +66,17 @@ class SlotSchema(Schema):
 class SlotsSchema(Schema):
     timezone = fields.String()
     slots = fields.List(fields.Nested(SlotSchema))
+
+
+class PublicCollectionOut(Schema):
+    """A collection on the booking page: its services and package plans (API.md, "Collections")."""
+
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    services = fields.List(fields.Nested(PublicServiceSchema), required=True)
+    packages = fields.List(fields.Nested(PackagePlanOut), required=True)
+
+
+class PublicCollectionEnvelope(Schema):
+    collection = fields.Nested(PublicCollectionOut, required=True)

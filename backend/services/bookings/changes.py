@@ -47,8 +47,8 @@ def cancel_booking(db: Session, booking: Booking, *, actor: str, reason: str, no
     booking.hold_expires_at = None
     booking.ics_sequence += 1
     db.add(BookingEvent(booking_id=booking.id, type="cancelled", actor=actor, message=reason or None, data={}))
-    options.on_cancelled(db, booking, actor=actor,  # credit back; refunds written
-                         by_policy=actor == "client" or refund_by_policy)
+    options.on_cancelled(db, booking, actor=actor,  # credit back if timely; refunds written
+                         by_policy=actor == "client" or refund_by_policy, now=now)
     coupons.give_back(db, booking)
     notifications.booking_event(db, booking, "cancelled", actor=actor, message=reason or None)
     db.flush()

@@ -86,7 +86,7 @@ def create_booking(db: Session, expert: Expert, service: Service, req: BookingRe
     db.flush()
     db.add(BookingEvent(booking_id=booking.id, type="created", actor="client", message=req.message or None,
                         data={"status": status, "start": iso_utc(start)}))
-    options.on_created(db, booking, now)  # a package credit, under the same lock
+    options.on_created(db, booking, now, req.package_id)  # a package credit, under the same lock
     if offer is not None:
         waitlist.mark_booked(db, offer, booking)
     touch_lead(db, expert, client, service, booked=status == BookingStatus.CONFIRMED)

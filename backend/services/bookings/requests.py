@@ -28,6 +28,8 @@ class BookingRequest:
     coupon: str | None = None
     #: The token of a waitlist offer: the seat held for this client.
     waitlist_token: str | None = None
+    #: Which of the client's packages pays, when several fit (None: the one expiring first)
+    package_id: int | None = None
 
 
 def answer_errors(questions: list[dict[str, Any]], answers: dict[str, Any]) -> dict[str, list[str]]:

@@ -1,0 +1,85 @@
+"""Collections (API.md, "Collections"): the expert's CRUD and the widget's collection page."""
+from __future__ import annotations
+
+from typing import cast
+
+from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
+
+from backend.api.auth import current_expert, login_required
+from backend.api.client_auth import signed_in_client
+from backend.api.public import public_service_view
+from backend.extensions import db
+from backend.schemas.clients import CollectionEnvelope, CollectionIn, CollectionsEnvelope
+from backend.schemas.common import patch_schema
+from backend.schemas.public import PublicCollectionEnvelope
+from backend.services import client_auth, collections, experts, package_plans
+
+blp = Blueprint("collections", __name__, url_prefix="/api/v1",
+                description="Collections: services and package plans under one link")
+
+
+def _db() -> Session:
+    return cast(Session, db.session)
+
+
+@blp.route("/admin/collections")
+@login_required
+@blp.response(200, CollectionsEnvelope)
+def list_collections():
+    return {"collections": [collections.collection_view(c)
+                            for c in collections.list_collections(_db(), current_expert())]}
+
+
+@blp.route("/admin/collections", methods=["POST"])
+@login_required
+@blp.arguments(CollectionIn)
+@blp.response(201, CollectionEnvelope)
+def create_collection(data: dict):
+    """A collection of services and plans; ``clients_only`` shows it to signed-in clients only."""
+    found = collections.create_collection(_db(), current_expert(), data)
+    db.session.commit()
+    return {"collection": collections.collection_view(found)}
+
+
+@blp.route("/admin/collections/<collection>")
+@login_required
+@blp.response(200, CollectionEnvelope)
+def get_collection(collection: str):
+    return {"collection": collections.collection_view(
+        collections.get_collection(_db(), current_expert(), collection))}
+
+
+@blp.route("/admin/collections/<collection>", methods=["PATCH"])
+@login_required
+@blp.arguments(patch_schema(CollectionIn))
+@blp.response(200, CollectionEnvelope)
+def patch_collection(data: dict, collection: str):
+    expert = current_expert()
+    found = collections.update_collection(_db(), expert, collections.get_collection(_db(), expert, collection), data)
+    db.session.commit()
+    return {"collection": collections.collection_view(found)}
+
+
+@blp.route("/admin/collections/<collection>", methods=["DELETE"])
+@login_required
+@blp.response(204)
+def delete_collection(collection: str):
+    collections.delete_collection(_db(), collections.get_collection(_db(), current_expert(), collection))
+    db.session.commit()
+
+
+@blp.route("/experts/<expert>/collections/<collection>")
+@blp.response(200, PublicCollectionEnvelope)
+@blp.alt_response(401, description="sign_in_required: a clients-only collection without a client token")
+def public_collection(expert: str, collection: str):
+    """A collection's services and plans; a clients-only one says nothing of itself until a client signs in."""
+    found_expert = experts.get_expert(_db(), expert)
+    found = collections.get_collection(_db(), found_expert, collection)
+    is_client = client_auth.is_client(_db(), found_expert, signed_in_client(found_expert))
+    if found.clients_only and not is_client:
+        client_auth.require_client(_db(), found_expert, None)
+    services, plans = collections.contents(_db(), found_expert, found, is_client=is_client)
+    return {"collection": {"slug": found.slug, "name": found.name, "description": found.description,
+                           "services": [public_service_view(s) for s in services],
+                           "packages": [package_plans.plan_view(_db(), p) for p in plans]}}
