@@ -72,8 +72,10 @@ class GunicornApp:
         self.proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
              "backend:create_app()"], env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 30
-        while time.time() < deadline:
+        # Four workers importing the app on a busy 2-core machine can take a while: wait for the
+        # condition (it answers) with a generous deadline, not for a guess of how long it takes.
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(self.url + "/api/v1/experts/race", timeout=1)
                 return self
