@@ -45,20 +45,24 @@ def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None
 class GunicornApp:
     """`gunicorn "backend:create_app()"` on a fresh database, configured by the environment only."""
 
-    def __init__(self, database_url: str, instance: Path, workers: int = 4) -> None:
+    def __init__(self, database_url: str, instance: Path, workers: int = 4, root: Path = ROOT) -> None:
+        # ``root``: the code to run (bench/baseline.py gives an older commit's, to compare side by side).
+        self.root = root
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.instance = instance
         self.env = {**os.environ, "KAIROS_DATABASE_URL": database_url, "KAIROS_INSTANCE_DIR": str(instance),
                     "KAIROS_BASE_URL": self.url, "KAIROS_SECRET_KEY": "race-secret-key-0123456789",
                     # Every simulated client comes from 127.0.0.1: per-address limits would refuse them.
-                    "KAIROS_RATE_LIMITS": "booking=0,manage=0"}
+                    "KAIROS_RATE_LIMITS": "booking=0,manage=0",
+                    "PYTHONPATH": str(root)}
         self.workers = workers
         self.proc: subprocess.Popen | None = None
         self.token = ""
 
     def kairos(self, *args: str) -> str:
-        result = subprocess.run([str(BIN / "kairos"), *args], env=self.env, cwd=ROOT, capture_output=True,
+        result = subprocess.run([sys.executable, "-m", "backend.cli", *args], env=self.env, cwd=self.root,
+                                capture_output=True,
                                 text=True, timeout=120)
         if result.returncode != 0:
             raise RuntimeError(result.stderr + result.stdout)
@@ -71,7 +75,7 @@ class GunicornApp:
         self.log = open(self.instance / "gunicorn.log", "w")
         self.proc = subprocess.Popen(
             [str(BIN / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
-             "backend:create_app()"], env=self.env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
+             "backend:create_app()"], env=self.env, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT)
         # Four workers importing the app on a busy 2-core machine can take a while: wait for the
         # condition (it answers) with a generous deadline, not for a guess of how long it takes.
         deadline = time.monotonic() + 120
