@@ -9,6 +9,8 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("kairos.errors")
@@ -76,6 +78,26 @@ class PaymentFailed(DomainError):
 
 class RateLimited(DomainError):
     code, status, message = "rate_limited", 429, "Too many requests. Please wait a moment and try again."
+
+
+class ServiceUnavailable(DomainError):
+    """The database cannot be reached (restarting, failing over, out of connections): try again soon."""
+
+    code, status = "service_unavailable", 503
+    message = "Kairos is briefly unavailable. Please try again in a few seconds."
+
+
+#: What a 503 for an unreachable database tells clients to wait: a restart or a failover takes seconds.
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether ``error`` means the database is away (not a bug nor a broken rule): the server is down or
+    restarting, the connection was cut (SQLAlchemy then invalidates it, so the pool reconnects on the
+    next checkout), no connection could be had in time, or a lock or statement timed out."""
+    if isinstance(error, (OperationalError, PoolTimeout)):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 _HTTP_CODES = {
@@ -192,5 +214,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
+        if database_unavailable(error):
+            # An outage, not a bug: one line per request, not a traceback each (there may be hundreds).
+            log.warning("database unavailable: %s", type(getattr(error, "orig", None) or error).__name__)
+            response = error_response(ServiceUnavailable.code, ServiceUnavailable.message, 503)
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         log.exception("unhandled error")
         return error_response("internal_error", "Something went wrong on our side. Please try again.", 500)

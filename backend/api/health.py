@@ -37,29 +37,37 @@ def check() -> tuple[bool, dict[str, Any]]:
     """(ready, report) for this process and its database."""
     report: dict[str, Any] = {}
     try:
-        with db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-            current = MigrationContext.configure(connection).get_current_revision()
+        ready = _check_database(report)
     except SQLAlchemyError as error:
+        # Down, restarting, or gone between two of the queries: unready, and the counts are unknown.
+        report.clear()
         report["database"] = f"unreachable: {type(error.__cause__ or error).__name__}"
         return False, report
+    return ready, report
+
+
+def _check_database(report: dict[str, Any]) -> bool:
+    """Fill ``report`` from the database; raises SQLAlchemyError when it cannot be reached."""
+    with db.engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+        current = MigrationContext.configure(connection).get_current_revision()
     report["database"] = "ok"
     head = _head_revision(current_app.extensions["migrate"].directory)
     report["migrations"] = "current" if current == head else f"at {current}, code expects {head}: run kairos migrate"
-    ready = current == head
-    if ready:
-        now = utcnow()
-        due = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now))
-        parked = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status == "parked"))
-        oldest = db.session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
-            OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now))
-        report["outbox"] = {"due": due, "parked": parked,
-                            "oldest_due_seconds": int((now - oldest).total_seconds()) if oldest else 0}
-        # Failing calendars keep their last busy times, so they do not make the process unready.
-        report["calendars"] = {"failing": calendar_sync.failing_count(db.session())}
-    return ready, report
+    if current != head:
+        return False
+    now = utcnow()
+    due = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now))
+    parked = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == "parked"))
+    oldest = db.session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
+        OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now))
+    report["outbox"] = {"due": due, "parked": parked,
+                        "oldest_due_seconds": int((now - oldest).total_seconds()) if oldest else 0}
+    # Failing calendars keep their last busy times, so they do not make the process unready.
+    report["calendars"] = {"failing": calendar_sync.failing_count(db.session())}
+    return True
 
 
 @bp.get("/healthz")
