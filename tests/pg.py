@@ -12,6 +12,11 @@ def _connect(url: str, **kwargs):
     return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3, **kwargs)
 
 
+def connect(url: str, **kwargs):
+    """A psycopg connection to ``url`` (an app's ``postgresql+psycopg://`` URL too)."""
+    return _connect(url, **kwargs)
+
+
 def unreachable_reason() -> str | None:
     """Why PostgreSQL cannot be used (None when it can)."""
     try:
