@@ -7,7 +7,7 @@ PORT   ?= 5000
 # Tests run in parallel; each test file keeps its own live server and browser.
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run lint test test-fast chromium bench clean
+.PHONY: install run lint test test-fast chromium bench load clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,13 @@ test-fast: install lint
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# The load test (bench/load_test.py): page views and bookings (50 to 1) across 1,000 experts under
+# gunicorn x4 on PostgreSQL, today's code then the baseline's; LOAD_SECONDS each (default 30).
+# Fails on any error, a lost booking or a double booking. `.ci/run` runs it after `make test`.
+LOAD_SECONDS ?= 30
+load: install
+	$(BIN)/python bench/load_test.py --seconds $(LOAD_SECONDS)
 
 clean:
 	rm -rf $(VENV) instance test-results .pytest_cache
