@@ -162,3 +162,18 @@ def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
     assert response.status_code == 503
     assert response.get_json()["status"] == "unavailable"
     assert response.get_json()["database"].startswith("unreachable")
+
+
+def test_an_unreachable_database_is_a_503_that_says_try_again(tmp_path):
+    """A client opening a booking page while the database is away is told to try again, not shown a crash
+    (tests/test_fault_database.py restarts a real one under load)."""
+    from backend import create_app
+    from tests.conftest import base_env
+    client = create_app(base_env(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:9/nowhere")).test_client()
+    response = client.get("/api/v1/experts/jane")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    error = response.get_json()["error"]
+    assert error["code"] == "service_unavailable" and "try again" in error["message"] and error["fields"] == {}
+    page = client.get("/book/jane", headers={"Accept": "text/html"})
+    assert page.status_code == 503 and page.mimetype == "text/html" and page.headers["Retry-After"] == "5"
+    assert "try again" in page.get_data(as_text=True) and "psycopg" not in page.get_data(as_text=True)
