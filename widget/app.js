@@ -1,11 +1,6 @@
 // The booking flow's entry: service → time → details → review → (payment) → confirmation.
-// Requests start before anything renders: the profile (preloaded by the HTML) and, for a direct
-// service link, the first weeks of slots go out in parallel. Then it reads who is signed in and what
-// they may book, and shows the first step.
-// Each step is a module of its own (state.js holds the state, nav.js the navigation), loaded when
-// the flow reaches it: the first screen (the services, or the time of a direct link) is preloaded
-// by the HTML; the later steps load as soon as the client shows intent (pointer or focus inside
-// the widget), to keep the first screen small.
+// Requests go out before anything renders. Steps are modules loaded when reached: the first
+// screen's are preloaded by the HTML, the later ones load on intent (pointer or focus inside).
 
 import { $ } from './dom.js';
 import { get, paths, setBase, setToken, hasToken } from './api.js';
@@ -29,8 +24,6 @@ lazy({
   signin: account, account, package: account, package_done: account,
 });
 
-// ---- start the network first -------------------------------------------------------
-
 function keptToken() {
   try {
     const kept = JSON.parse(localStorage.getItem(storageKey) || 'null');
@@ -48,8 +41,6 @@ const meP = (params.get('signin') ? account().then((m) => m.linkSignIn(), () => 
 if (cfg.service) slotStore(cfg.expert, cfg.service).warm(S.tz);
 // A language other than English is a module of its own: fetch it now, alongside the profile.
 const langP = setLanguage(params.get('lang'));
-
-// ---- frame ----------------------------------------------------------------------------
 
 const main = $('#main');
 const view = $('#view');
@@ -114,7 +105,6 @@ async function boot() {
     slotStore(cfg.expert, S.service.slug).warm(S.tz);
     first = 'time';
   }
-  // The first step's module (preloaded by the HTML) before anything shows, so it shows at once.
   try {
     await load(first);
   } catch (e) {

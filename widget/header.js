@@ -1,14 +1,11 @@
-// The tops of the booking flow's steps: the account bar (signed in as…, or "Booked before? Sign in"),
-// the expert's avatar, a service's facts (kind, duration, location, price) and the service header
-// the time and later steps show above their content.
+// The tops of the flow's steps: the account bar, the expert's avatar, the service's facts.
 
 import { h, icon } from './dom.js';
 import { t, fmt } from './i18n.js';
-import { locationLabel, locationIcon, whenText } from './ui.js';
+import { locationLabel, locationIcon } from './ui.js';
 import { S } from './state.js';
 import { go } from './nav.js';
 
-// The account's actions live with the sign-in steps, loaded when first asked for.
 const account = () => import('./signin.js');
 
 export function accountBar() {
@@ -40,7 +37,8 @@ export function serviceMeta(s) {
   return parts;
 }
 
-export function serviceHeader(withSlot) {
+// `when`: the chosen time in words, which the later steps show.
+export function serviceHeader(when = null) {
   const s = S.service;
   return h('div', { class: 'svc-head' },
     avatar(S.expert),
@@ -48,6 +46,5 @@ export function serviceHeader(withSlot) {
       h('p', { class: 'expert-name', text: S.expert.name }),
       h('p', { class: 'svc-title', text: s.name }),
       h('p', { class: 'meta' }, serviceMeta(s)),
-      withSlot && S.slot ? h('p', { class: 'meta when' }, icon('calendar'),
-        whenText(S.slot.start, S.slot.end, S.slot.location || s.location, S.tz, S.hour12)) : null));
+      when ? h('p', { class: 'meta when' }, icon('calendar'), when) : null));
 }

@@ -115,4 +115,9 @@ export default {
   r_lapsed: 'This offer has lapsed and the time is no longer reserved for you. Please contact {expert}.',
   r_not_pending: 'This booking is not waiting to be completed any more.',
   r_not_confirmed: 'This booking is not confirmed yet.',
+  details: 'Your details',
+  review: 'Review and confirm',
+  done: 'You’re booked',
+  pay_title: 'Payment',
+  wl_title: 'Join the waitlist',
 };

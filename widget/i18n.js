@@ -35,14 +35,10 @@ const en = {
   seats: { one: '1 seat left', other: '{n} seats left' },
   later: 'Show later dates',
   no_sessions: 'No upcoming dates right now.',
-  details: 'Your details',
-  review: 'Review and confirm',
   full: 'Full',
   wl_join: 'Join the waitlist',
   wl_join_for: 'Join the waitlist for {when}',
-  wl_title: 'Join the waitlist',
   wl_gone: 'The seat held for you was released. You are no longer holding a place.',
-  done: 'You’re booked',
   place_time: '{time} {city} time',
   your_time: '{time} your time',
   e_network: 'We couldn’t reach the booking service. Check your connection and try again.',
@@ -50,7 +46,6 @@ const en = {
   e_rate: 'Too many attempts. Please wait a moment, then try again.',
   e_missing: 'This booking page doesn’t exist or is no longer available.',
   retry: 'Try again',
-  pay_title: 'Payment',
   signin_title: 'Sign in',
   signin_prompt: 'Booked before?',
   signed_in_as: 'Signed in as {email}',
@@ -66,9 +61,7 @@ const DICTS = { en };
 const LOADERS = { fr: () => import('./fr.js') };
 let dict = en;
 
-// The words of the first screen only; those of the later steps are modules of their own, added
-// when those steps load, to keep the first screen small: i18n-steps.js (details to confirmation,
-// the manage page) and i18n-account.js (signing in, the account, packages).
+// The first screen's words only: the later steps add theirs (i18n-steps.js, i18n-account.js).
 export function addWords(words) {
   for (const [key, text] of Object.entries(words)) en[key] ??= text;
 }

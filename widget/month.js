@@ -1,7 +1,5 @@
-// The month grid of a personal service's time step: a month calendar (a table of day buttons, the
-// days with times marked; arrow keys move between days) and the times of the chosen day. It shows
-// what the slot store holds and asks it for each month shown; up to three empty months are skipped
-// on their own. ctx (from picker.js): {store, service, tz, hour12, onPick, announce, say}.
+// A personal service's times: the month grid (arrow keys move between days; up to three empty months
+// are skipped) and the chosen day's times.
 
 import { h, replace, icon, id } from './dom.js';
 import { t, fmt, todayIn, firstDay } from './i18n.js';
@@ -162,7 +160,6 @@ export function createView(ctx, zoneEl) {
 
   return {
     el: [calCol, timesCol],
-    // A new zone: the same month (or this month, if it is now in the past), its days again.
     setTz(tz) {
       const today = todayIn(tz);
       const [ty, tm] = parse(today);
@@ -171,7 +168,6 @@ export function createView(ctx, zoneEl) {
       showMonth(st.y, st.m);
     },
     redraw: drawTimes,
-    // After the store was reset: load the shown month again.
     refresh() {
       st.auto = 3;
       showMonth(st.y, st.m, { auto: true });

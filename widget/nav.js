@@ -1,7 +1,5 @@
-// Navigation of the booking flow: one step on screen at a time, the step's title, the top bar with
-// Back and "Step n of m", and the browser's history on the whole page (/book/...). Steps register
-// their views here (`define`); a step whose module is not loaded yet is loaded through the loaders
-// the entry module gives (`lazy`), so this module imports no step and no step imports the entry.
+// The booking flow's navigation: one step on screen, its title, Back, history on the whole page.
+// Step modules are loaded through the loaders app.js gives (`lazy`), so no step imports the entry.
 
 import { h, replace, icon, $ } from './dom.js';
 import { t } from './i18n.js';
@@ -22,12 +20,10 @@ export function define(views) {
   Object.assign(VIEWS, views);
 }
 
-// step -> () => import('./module.js'), a module exporting VIEWS.
 export function lazy(loaders) {
   Object.assign(LOADERS, loaders);
 }
 
-// Load a step's module (once; a failed load may be tried again).
 export function load(step) {
   if (VIEWS[step]) return Promise.resolve();
   const loader = LOADERS[step];
@@ -36,7 +32,6 @@ export function load(step) {
   return loading[step];
 }
 
-// Start loading the modules of steps the client is likely to reach next.
 export function preload(...steps) {
   for (const step of steps) load(step).catch(() => {});
 }

@@ -1,11 +1,5 @@
-// The time step's picker, shared by the booking flow and the manage page (reschedule): a message
-// slot, the view of the service's times (month.js for a personal service, sessions.js for group,
-// series and mini ones, loaded with the first picker of their kind) over the service's slot store
-// (slots.js), and the time-zone field (zone.js). It owns the zone and the clock the views draw in.
-//
-//   createPicker(o) -> {el, tz, refresh(message), setMessage(message), setHour12(bool), focus()}
-//   o: {expert, service, tz, hour12, onPick(slot), onWaitlist(slot), onTz(tz), onHour12(bool),
-//       announce(text), message?: {text, kind}}
+// The time step (booking flow and reschedule): a message, the times (month.js or sessions.js) and
+// the zone field. o: {expert, service, tz, hour12, onPick, onWaitlist, onTz, onHour12, announce, message}.
 
 import { h, replace, icon } from './dom.js';
 import { t } from './i18n.js';
@@ -18,7 +12,7 @@ export function createPicker(o) {
   const ctx = {
     store: slotStore(o.expert, o.service.slug), service: o.service, tz: o.tz, hour12: o.hour12, note: null,
     onPick: o.onPick, onWaitlist: o.onWaitlist, announce: o.announce,
-    // Announce the times; right after a time-zone switch, say the new zone with them.
+    // Right after a zone switch, the new zone is said with the times.
     say(text) {
       o.announce?.(ctx.note ? `${ctx.note} ${text}` : text);
       ctx.note = null;
@@ -54,7 +48,7 @@ export function createPicker(o) {
   function mount() {
     replace(main, h('div', { class: 'sk-card' }));
     (personal ? import('./month.js') : import('./sessions.js')).then((m) => {
-      view = m.createView(ctx, zone.el);
+      view = m.createView(ctx, h('div', { class: 'tzbox' }, zone.el));
       replace(main, view.el);
     }, (e) => replace(main, retryNote({ ...e, network: true }, mount)));
   }
@@ -63,7 +57,6 @@ export function createPicker(o) {
   return {
     el: root,
     get tz() { return ctx.tz; },
-    // After a 409 or an expired hold: forget every slot, show a message and load again.
     refresh(message) {
       ctx.store.reset();
       setMessage(message);

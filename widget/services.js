@@ -1,12 +1,13 @@
-// The first step of a booking page without a service: the expert (or the collection) and the
-// services and packages to choose from. Reaching for a service starts loading its first slots.
+// The services and packages of a page without a service.
 
-import { h, icon, id } from './dom.js';
+import { h, icon, id, sheet } from './dom.js';
 import { t, fmt } from './i18n.js';
 import { S, cfg } from './state.js';
 import { go } from './nav.js';
 import { slotStore } from './slots.js';
 import { accountBar, avatar, serviceMeta } from './header.js';
+
+await sheet('services.css'); // linked by the HTML of a page without a service
 
 function servicesView() {
   const e = S.expert;

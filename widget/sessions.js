@@ -1,11 +1,12 @@
-// The session list of a group, series or mini service's time step: the scheduled dates, grouped by
-// day, with their seats and place; a full session offers its waitlist instead; "Show later dates"
-// asks the slot store for two more months. ctx (from picker.js): {store, service, tz, hour12,
-// onPick, onWaitlist, say}.
+// A group, series or mini service's times: the scheduled dates by day, with seats and place; a full
+// session offers its waitlist.
 
-import { h, replace, icon } from './dom.js';
-import { t, fmt } from './i18n.js';
+import { h, replace, icon, sheet } from './dom.js';
+import { t, fmt, todayIn } from './i18n.js';
+import { addDays } from './slots.js';
 import { placeTime, timeButton, retryNote } from './ui.js';
+
+await sheet('sessions.css'); // the list shows styled
 
 const placeOf = (loc) => (loc ? [loc.name, loc.address].filter(Boolean).join(', ') : '');
 
@@ -13,9 +14,36 @@ export function createView(ctx, zoneEl) {
   const listBox = h('div', { class: 'sess-list' });
   const store = () => ctx.store.zone(ctx.tz);
 
+  // The next two months of dates (the API's range limit): a first window asked for ahead (the
+  // store's) is shown at once, then the rest of the two months is asked for.
   async function load(more = false) {
+    const { store: st, tz } = ctx;
     const s = store();
-    if (!await ctx.store.loadList(ctx.tz, () => draw())) return;
+    const from = s.until ? addDays(s.until, 1) : todayIn(tz);
+    const target = addDays(from, 61);
+    s.state = 'loading';
+    draw();
+    try {
+      const pf = s.until ? null : st.takeFirst(tz);
+      if (pf) {
+        const res = await pf.promise;
+        if (!st.holds(tz, s)) return;
+        s.list.push(...res.slots);
+        s.until = pf.end;
+        if (s.until < target) draw();
+      }
+      if (!s.until || s.until < target) {
+        const res = await st.fetch(tz, s.until ? addDays(s.until, 1) : from, target);
+        if (!st.holds(tz, s)) return;
+        s.list.push(...res.slots);
+        s.until = target;
+      }
+      s.state = 'done';
+    } catch (e) {
+      if (!st.holds(tz, s)) return;
+      s.state = 'error';
+      s.error = e;
+    }
     draw(more);
     if (s.state === 'done') ctx.say(s.list.length ? t('n_times', { n: s.list.length }) : t('no_sessions'));
   }
@@ -97,7 +125,6 @@ export function createView(ctx, zoneEl) {
 
   return {
     el: [listBox, zoneEl],
-    // A new zone: its dates (asked for the first time in that zone).
     setTz() {
       if (!store().state) load();
       else draw();

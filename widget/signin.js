@@ -6,7 +6,7 @@
 // frame's localStorage, which browsers partition by the host site (a token kept on one expert's
 // site is not seen on another's). No cookie: the host's third-party cookies are blocked anyway.
 
-import { h, replace, icon, id, $ } from './dom.js';
+import { h, replace, icon, id, sheet, $ } from './dom.js';
 import { get, post, paths, setToken, hasToken } from './api.js';
 import { t, fmt, addWords } from './i18n.js';
 import words from './i18n-account.js';
@@ -18,6 +18,7 @@ import { offers } from './catalog.js';
 
 addWords(later);
 addWords(words);
+await sheet('steps.css'); // the step shows styled
 
 const view = $('#view');
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -1,11 +1,6 @@
-// The slot store: a service's slots, fetched in windows and kept per time zone, for the time step
-// of the booking flow and of the manage page (reschedule). Slots are asked for in the client's
-// time zone; the server answers in it, so a slot's local date is the first 10 characters of its start.
-// - month windows (personal services): each month that a window fully covers (from today on) is
-//   marked loaded, and its slots are filed by local date;
-// - a list (group, series and mini services): scheduled dates, two months at a time.
-// The first window can be asked for before any view exists (`warm`), from a direct link's early.js
-// request or when the client reaches for a service.
+// The slot store: a service's slots by month and time zone (the session list keeps its dates here
+// too). The server answers in the zone asked for, so a slot's local date is its start's first 10
+// characters.
 
 import { get, paths } from './api.js';
 import { early, firstRange, todayIn } from './early.js';
@@ -27,7 +22,6 @@ function fetchSlots(expert, service, start, end, tz) {
 
 const stores = new Map();
 
-// The one store of a service: the flow's pickers, its prefetching and a refresh all share it.
 export function slotStore(expert, slug) {
   const key = `${expert}/${slug}`;
   if (!stores.has(key)) stores.set(key, createStore(expert, slug));
@@ -35,9 +29,8 @@ export function slotStore(expert, slug) {
 }
 
 function createStore(expert, slug) {
-  // tz -> {months: {key: 'loading'|'done'|'error'}, days: {date: [slot]}, list: [slot], until, state, error}
   let data = {};
-  let first = null; // {tz, start, end, promise}: the first window, asked for ahead of the view
+  let first = null; // the first window, asked for ahead of any view (warm)
 
   const zone = (tz) => (data[tz] ||= { months: {}, days: {}, list: [], until: null, state: null, error: null });
 
@@ -47,8 +40,7 @@ function createStore(expert, slug) {
     let promise;
     let range;
     if (e && e.service === slug && e.tz === tz) {
-      // Started by early.js before the flow loaded; used once (a refresh asks again). A failed
-      // answer is asked again through api.js.
+      // early.js's request, used once (a refresh asks again); a failure is asked again through api.js.
       delete early.slots;
       range = e;
       promise = e.response.then((res) => (res.ok ? res.json() : Promise.reject(res)))
@@ -61,7 +53,6 @@ function createStore(expert, slug) {
     first = { tz, start: range.start, end: range.end, promise };
   }
 
-  // The first window, once, when it covers [start, end] in tz.
   function takeFirst(tz, start, end) {
     const pf = first;
     if (!pf || pf.tz !== tz || (start && pf.start > start) || (end && pf.end < end)) return null;
@@ -74,7 +65,7 @@ function createStore(expert, slug) {
     const today = todayIn(tz);
     let [y, m] = parse(start);
     m -= 1;
-    for (;;) {
+    for (;;) { // mark each month the window covers (from today on) as loaded
       const firstDay = ymd(y, m, 1);
       const last = ymd(y, m, daysIn(y, m));
       if (firstDay > end) break;
@@ -85,7 +76,6 @@ function createStore(expert, slug) {
     }
   }
 
-  // Load month m (0-based) of year y, from today on; sets its state to done or error.
   async function loadMonth(tz, y, m) {
     const s = zone(tz);
     const key = monthKey(y, m);
@@ -109,46 +99,15 @@ function createStore(expert, slug) {
     }
   }
 
-  // The next two months of the list (the API's range limit). A first window is absorbed at once and
-  // `onPart` called, then the rest of the two months is asked for. Resolves false when the store
-  // was reset meanwhile (the answer is dropped).
-  async function loadList(tz, onPart) {
-    const s = zone(tz);
-    const from = s.until ? addDays(s.until, 1) : todayIn(tz);
-    const target = addDays(from, 61);
-    s.state = 'loading';
-    onPart();
-    try {
-      const pf = s.until ? null : takeFirst(tz);
-      if (pf) {
-        const res = await pf.promise;
-        if (data[tz] !== s) return false;
-        s.list.push(...res.slots);
-        s.until = pf.end;
-        if (s.until < target) onPart();
-      }
-      if (!s.until || s.until < target) {
-        const start = s.until ? addDays(s.until, 1) : from;
-        const res = await fetchSlots(expert, slug, start, target, tz);
-        if (data[tz] !== s) return false;
-        s.list.push(...res.slots);
-        s.until = target;
-      }
-      s.state = 'done';
-    } catch (e) {
-      if (data[tz] !== s) return false;
-      s.state = 'error';
-      s.error = e;
-    }
-    return true;
-  }
-
   return {
     zone,
     warm,
     loadMonth,
-    loadList,
-    // After a 409 or an expired hold: forget every slot (answers still on their way are dropped).
+    takeFirst,
+    fetch: (tz, start, end) => fetchSlots(expert, slug, start, end, tz),
+    // false once a reset dropped `s` (its answers are dropped too)
+    holds: (tz, s) => data[tz] === s,
+    // after a 409 or an expired hold
     reset() {
       data = {};
       first = null;

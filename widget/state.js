@@ -1,5 +1,4 @@
-// The booking flow's state: the page's configuration and one state object that every step reads
-// and writes. Each view is rebuilt from it, so Back never loses what was typed. No behaviour here.
+// The booking flow's state: every view is rebuilt from it, so Back never loses what was typed.
 
 import { $ } from './dom.js';
 import { params } from './messenger.js';
@@ -36,7 +35,6 @@ export const S = {
 // "Keep me signed in": the frame's (partitioned) storage.
 export const storageKey = `kairos:client:${cfg.expert}`;
 
-// A signed-in client gives no name or email: they come from the account.
 export function fillFromMe() {
   S.form.name = S.me.client.name;
   S.form.email = S.me.client.email;

@@ -1,13 +1,13 @@
 // The later steps of the booking flow (details, review, payment, confirmation, joining a waitlist),
 // loaded when the client shows intent (app.js gives nav.js the loader), so the first screen stays small.
 
-import { h, replace, add, icon, id, $ } from './dom.js';
+import { h, replace, add, icon, id, sheet, $ } from './dom.js';
 import { post as apiPost, paths, uuid } from './api.js';
 import { t, fmt, lang, addWords } from './i18n.js';
 import words from './i18n-steps.js';
 import { params, post as send, embedded, hostOrigin, wid, publicBooking } from './messenger.js';
-import { announce, errorText, bookingLocation, whenText } from './ui.js';
-import { summary, moneyLines } from './summary.js';
+import { announce, errorText } from './ui.js';
+import { summary, moneyLines, whenText, bookingLocation } from './summary.js';
 import { PHONE, field, questionFields, missingAnswers, answersBody, showErrors, fieldMessages, paymentSection } from './form.js';
 import { calendarLinks } from './calendar-links.js';
 import { S, cfg } from './state.js';
@@ -17,8 +17,11 @@ import { picker } from './times.js';
 import { cardLabel } from './signin.js';
 
 addWords(words);
+await sheet('steps.css'); // the step shows styled
 
 const view = $('#view');
+
+const slotWhen = () => S.slot && whenText(S.slot.start, S.slot.end, S.slot.location || S.service.location, S.tz, S.hour12);
 
 // ---- step: details ------------------------------------------------------------------------
 
@@ -61,7 +64,7 @@ function detailsView() {
   fields,
   h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('next'), icon('next'))));
   if (Object.keys(S.errors).length) queueMicrotask(() => showErrors(form, S.errors, false));
-  return [topbar(), serviceHeader(true), heading(t('details')), heldNote(), form];
+  return [topbar(), serviceHeader(slotWhen()), heading(t('details')), heldNote(), form];
 }
 
 // The seat a waitlist link holds, and until when.
@@ -249,7 +252,7 @@ function paymentView() {
       if (code === 'slot_unavailable' && S.step === 'payment') holdExpired();
     },
   })).catch(() => replace(box, h('p', { text: t('e_generic') })));
-  return [h('div', { class: 'topbar' }), serviceHeader(true), heading(t('pay_title')), expires ? hold : null, moneyLines(b), box];
+  return [h('div', { class: 'topbar' }), serviceHeader(slotWhen()), heading(t('pay_title')), expires ? hold : null, moneyLines(b), box];
 }
 
 function holdExpired() {

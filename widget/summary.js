@@ -1,10 +1,24 @@
-// A made booking in words: its time and place with the private details it carries (call link,
-// phone, address), and what its price became. Shown by the confirmation, the manage page and the
-// completion of a session the expert set up; not part of the booking flow's first screen.
+// A chosen or made booking in words (time, place, price), for the later steps and the manage page;
+// not part of the booking flow's first screen.
 
 import { h, icon } from './dom.js';
 import { t, fmt } from './i18n.js';
 import { locationLabel, locationIcon, placeTime } from './ui.js';
+
+// A public place ("Riverside Park, 1 Main St") or just the kind of location.
+export function bookingLocation(loc) {
+  if (!loc) return t('loc_custom');
+  const place = [loc.name, loc.address].filter(Boolean).join(', ');
+  return place || locationLabel(loc);
+}
+
+// "Monday, December 7, 2026, 10:00 AM – 10:20 AM Boston time · 7:00 AM – 7:20 AM your time" at a place on
+// another clock, else the date and range in `tz` (followed by the zone's name when `withZone`).
+export function whenText(start, end, loc, tz, hour12, withZone = false) {
+  const place = placeTime(loc, start, end, tz, hour12);
+  if (place) return `${fmt.date(start, place.zone)}, ${place.text}`;
+  return `${fmt.date(start, tz)}, ${fmt.range(start, end, tz, hour12)}${withZone ? ` (${tz})` : ''}`;
+}
 
 // The booking's time and place, with the private details (call link, phone, address) it carries.
 export function summary(b, { tz, hour12, expert }) {

@@ -1,5 +1,4 @@
-// The time step of the booking flow: the service's picker (picker.js), one per service and kept
-// while the client goes back and forth, so a month already seen is not asked for again.
+// The flow's time step: one picker per service, kept while the client goes back and forth.
 
 import { S, cfg } from './state.js';
 import { go, topbar, heading, titleOf } from './nav.js';
@@ -25,7 +24,7 @@ export function picker() {
 }
 
 function timeView() {
-  return [accountBar(), topbar(), serviceHeader(false), heading(titleOf('time')), picker().el];
+  return [accountBar(), topbar(), serviceHeader(), heading(titleOf('time')), picker().el];
 }
 
 function pickSlot(slot) {

@@ -13,13 +13,6 @@ export function locationIcon(loc) {
   return { video: 'video', phone: 'phone', in_person: 'pin' }[loc && loc.type] || 'info';
 }
 
-// A public place ("Riverside Park, 1 Main St") or just the kind of location.
-export function bookingLocation(loc) {
-  if (!loc) return t('loc_custom');
-  const place = [loc.name, loc.address].filter(Boolean).join(', ');
-  return place || locationLabel(loc);
-}
-
 // An in-person session happens on the place's clock: "10:00 AM Boston time · 7:00 AM your time".
 // Null when the location is not a place or the client's clock reads the same (the server fills in
 // the place's zone: its own, else the expert's). Without `end`, single times instead of ranges.
@@ -52,14 +45,6 @@ export function retryNote(err, retry) {
   const text = err && err.network ? t('e_network') : (err && err.status === 429 ? t('e_rate') : t('e_generic'));
   return h('div', { class: 'note error', role: 'alert' }, icon('alert'), h('span', { text }),
     h('button', { type: 'button', class: 'btn small', onclick: retry }, t('retry')));
-}
-
-// "Monday, December 7, 2026, 10:00 AM – 10:20 AM Boston time · 7:00 AM – 7:20 AM your time" at a place on
-// another clock, else the date and range in `tz` (followed by the zone's name when `withZone`).
-export function whenText(start, end, loc, tz, hour12, withZone = false) {
-  const place = placeTime(loc, start, end, tz, hour12);
-  if (place) return `${fmt.date(start, place.zone)}, ${place.text}`;
-  return `${fmt.date(start, tz)}, ${fmt.range(start, end, tz, hour12)}${withZone ? ` (${tz})` : ''}`;
 }
 
 let liveTimer = 0;

@@ -1,9 +1,10 @@
-// The time-zone field: a searchable <datalist> of IANA zones (filled when first focused), with the
-// zone's name and the time there as a hint, and the 12/24-hour switch. Used by the time step (the
-// picker) and by the completion of a session the expert set up. Every time goes through Intl.
+// The time-zone field (a <datalist> of IANA zones, filled on focus) and the 12/24-hour switch.
 
 import { h, icon, id } from './dom.js';
 import { t, fmt } from './i18n.js';
+
+// The list of zones is a module of its own, loaded when the field is first used.
+const zones = () => import('./zones.js');
 
 // o: {tz, hour12, onTz(zone), onHour12(bool)} -> {el, setHour12(bool)}
 export function zoneField(o) {
@@ -21,17 +22,17 @@ export function zoneField(o) {
   const input = h('input', {
     id: inputId, class: 'tz-input', type: 'text', value: st.tz, list: listId, autocomplete: 'off', spellcheck: 'false',
     'aria-describedby': `${hintId} ${errId}`,
-    onfocus: () => fillZones(datalist),
-    oninput: () => { const z = resolveZone(input.value, true); if (z) apply(z); },
-    onchange: () => {
-      const z = resolveZone(input.value, false);
+    onfocus: () => zones().then((m) => m.fill(datalist)),
+    oninput: () => zones().then((m) => { const z = m.resolve(input.value, true); if (z) apply(z); }),
+    onchange: () => zones().then((m) => {
+      const z = m.resolve(input.value, false);
       if (z) apply(z);
       else {
         err.textContent = t('tz_bad');
         err.hidden = false;
         input.setAttribute('aria-invalid', 'true');
       }
-    },
+    }),
   });
   function apply(zone) {
     err.hidden = true;
@@ -59,43 +60,4 @@ export function zoneField(o) {
       h('div', { class: 'seg', role: 'group', 'aria-label': t('clock') }, buttons)),
     hint, err);
   return { el: box, setHour12 };
-}
-
-let zones = null;
-function fillZones(datalist) {
-  if (datalist.children.length) return;
-  zones ||= timeZones();
-  for (const z of zones) datalist.append(h('option', { value: z, label: `${z.split('/').pop().replace(/_/g, ' ')}` }));
-}
-
-function resolveZone(value, exactOnly) {
-  zones ||= timeZones();
-  const v = value.trim();
-  if (zones.includes(v)) return v;
-  if (exactOnly || !v) return null;
-  const low = v.toLowerCase().replace(/ /g, '_');
-  return zones.find((z) => z.toLowerCase() === low)
-    || zones.find((z) => z.toLowerCase().split('/').pop() === low) || null;
-}
-
-const RENAMED = {
-  'Asia/Calcutta': 'Asia/Kolkata', 'Asia/Saigon': 'Asia/Ho_Chi_Minh', 'Europe/Kiev': 'Europe/Kyiv',
-  'Asia/Katmandu': 'Asia/Kathmandu', 'Asia/Rangoon': 'Asia/Yangon', 'America/Godthab': 'America/Nuuk',
-  'Atlantic/Faeroe': 'Atlantic/Faroe', 'Pacific/Enderbury': 'Pacific/Kanton', 'Pacific/Truk': 'Pacific/Chuuk',
-  'Pacific/Ponape': 'Pacific/Pohnpei', 'America/Buenos_Aires': 'America/Argentina/Buenos_Aires',
-  'America/Indianapolis': 'America/Indiana/Indianapolis', 'America/Louisville': 'America/Kentucky/Louisville',
-};
-
-function timeZones() {
-  let list = [];
-  try {
-    list = Intl.supportedValuesOf('timeZone');
-  } catch {
-    list = [];
-  }
-  if (!list.includes('UTC')) list = [...list, 'UTC'];
-  // Chromium lists some zones only under their old names (Asia/Calcutta): add today's, which
-  // clients search for (and which Intl and the server both accept).
-  const renamed = list.map((z) => RENAMED[z]).filter(Boolean);
-  return renamed.length ? [...list, ...renamed].sort() : list;
 }
