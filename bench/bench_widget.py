@@ -80,7 +80,7 @@ class BaselineServer(LiveServer):
         assert result.returncode == 0, result.stderr + result.stdout
         return result.stdout
 
-    def start(self) -> "BaselineServer":
+    def start(self) -> BaselineServer:
         self.kairos("migrate")
         self.proc = subprocess.Popen([*KAIROS, "serve", "--port", str(self.port)], env=self.env, cwd=self.root,
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -91,7 +91,7 @@ class BaselineServer(LiveServer):
                 return self
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError("baseline server exited")
+                    raise RuntimeError("baseline server exited") from None
                 time.sleep(0.1)
         raise RuntimeError("baseline server did not start")
 
