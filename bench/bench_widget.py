@@ -9,7 +9,9 @@
   and a warm one (embed.js and the widget's files cached, as for a returning visitor).
 
 A live `kairos serve` (its own SQLite database, demo expert) serves the widget on 127.0.0.1 and a
-static host site on localhost serves the host page: two origins, as on a real expert's site.
+static host site on localhost serves the host page: two origins, as on a real expert's site. A second
+server runs the baseline commit's code (bench/baseline.py), so every figure is printed beside today's
+in the same run (the machine is shared: only side-by-side figures compare).
 
 Run from the repository root:  .venv/bin/python bench/bench_widget.py [--runs 10]
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from e2e.conftest import HostSite, LiveServer, _browser_path  # noqa: E402
+from bench.baseline import BASELINE_REF, baseline_root  # noqa: E402
+from e2e.conftest import KAIROS, HostSite, LiveServer, _browser_path  # noqa: E402
 
 EMBED_BUDGET = 3 * 1024
 FIRST_SCREEN_BUDGET = 30 * 1024
@@ -61,6 +65,35 @@ INSERT_SNIPPET = """([src, expert, service]) => {
   s.async = true;
   document.body.append(s);
 }"""
+
+
+class BaselineServer(LiveServer):
+    """`kairos serve` run from the baseline commit's tree (its backend and its widget files)."""
+
+    def __init__(self, tmp: Path, root: Path) -> None:
+        super().__init__(tmp)
+        self.root = root
+
+    def kairos(self, *args: str) -> str:
+        result = subprocess.run([*KAIROS, *args], env=self.env, cwd=self.root, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr + result.stdout
+        return result.stdout
+
+    def start(self) -> BaselineServer:
+        self.kairos("migrate")
+        self.proc = subprocess.Popen([*KAIROS, "serve", "--port", str(self.port)], env=self.env, cwd=self.root,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/api/openapi.json", timeout=1)
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("baseline server exited") from None
+                time.sleep(0.1)
+        raise RuntimeError("baseline server did not start")
 
 
 def kb(n: float) -> str:
@@ -160,12 +193,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        server = LiveServer(Path(tmp)).start()
+        (Path(tmp) / "new").mkdir()
+        (Path(tmp) / "old").mkdir()
+        server = LiveServer(Path(tmp) / "new").start()
+        baseline = BaselineServer(Path(tmp) / "old", baseline_root()).start()
         host_root = Path(tmp) / "host"
         host_root.mkdir()
         host = HostSite(host_root)
+        servers = ((f"baseline {BASELINE_REF}", baseline), ("this tree", server))
         try:
-            server.kairos("demo")
+            for _, s in servers:
+                s.kairos("demo")
             embed_size(server)
             with sync_playwright() as p:
                 launch = {"args": LAUNCH_ARGS}
@@ -175,19 +213,28 @@ def main() -> None:
                 print("\nwidget first screen (bytes received by Chromium, encoded; embed.js not counted)")
                 for label, path, ready in (("service list", "/widget/demo", "button.svc-btn"),
                                            ("direct service link", "/widget/demo/intro-call", "button.time")):
-                    total, items = first_screen(browser, server, host, path, ready)
-                    print(f"  {label} ({path}): {total} B = {kb(total)}   "
-                          f"budget {kb(FIRST_SCREEN_BUDGET)}: {verdict(total <= FIRST_SCREEN_BUDGET)}")
-                    for name, encoding, size in sorted(items, key=lambda x: -x[2]):
-                        print(f"      {size:>6} B  {encoding:<8} {name}")
+                    for name, s in servers:
+                        total, items = first_screen(browser, s, host, path, ready)
+                        print(f"  {label} ({path}), {name}: {total} B = {kb(total)}   "
+                              f"budget {kb(FIRST_SCREEN_BUDGET)}: {verdict(total <= FIRST_SCREEN_BUDGET)}")
+                        for item, encoding, size in sorted(items, key=lambda x: -x[2]):
+                            print(f"      {size:>6} B  {encoding:<8} {item}")
                 print("\ninserting the snippet → first slot buttons on screen (headless Chromium, loopback)")
-                print(f"  cold cache: {summary(time_to_slots(browser, server, host, args.runs, warm=False))}")
-                print(f"  warm cache: {summary(time_to_slots(browser, server, host, args.runs, warm=True))}")
+                for warm in (False, True):
+                    # Alternating rounds, so a busy spell of the shared machine falls on both.
+                    samples: dict[str, list[float]] = {name: [] for name, _ in servers}
+                    for _ in range(args.runs):
+                        for name, s in servers:
+                            samples[name] += time_to_slots(browser, s, host, 1, warm=warm)
+                    for name, _ in servers:
+                        print(f"  {'warm' if warm else 'cold'} cache, {name}: {summary(samples[name])}")
+                    ratio = statistics.median(samples["this tree"]) / statistics.median(samples[servers[0][0]])
+                    print(f"  {'warm' if warm else 'cold'} cache: this tree / baseline = {ratio:.2f}x (medians)")
                 browser.close()
         finally:
             host.stop()
-            server.stop()
-
+            for _, s in servers:
+                s.stop()
 
 if __name__ == "__main__":
     main()

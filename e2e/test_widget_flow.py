@@ -288,6 +288,12 @@ def test_a_series_shows_all_its_dates_and_books_them_as_one(page: Page, server, 
     frame.get_by_role("button", name="Next").click()
     frame.get_by_role("button", name="Confirm booking").click()
     expect(frame.get_by_role("heading", name="You’re booked")).to_be_visible()
+    # "Add to calendar" is the server's file, which holds every date; a Google link could hold only one.
+    file = frame.get_by_role("link", name="Apple / Outlook (.ics)")
+    expect(file).to_be_visible()
+    expect(frame.get_by_role("link", name="Google Calendar")).to_have_count(0)
+    events = page.request.get(file.get_attribute("href")).text()
+    assert events.count("BEGIN:VEVENT") == len(riverside["spring-course"]) == 3
     slots = api(server, "GET", f"/api/v1/experts/riverside/services/spring-course/slots?"
                 f"start={date.today()}&end={date.today() + timedelta(days=40)}&timezone=Europe/Paris")["slots"]
     assert [s["seats_left"] for s in slots] == [4]

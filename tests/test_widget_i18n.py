@@ -21,11 +21,14 @@ def texts(source: str) -> dict[str, str]:
 
 
 def english() -> dict[str, str]:
-    """The first screen's words (i18n.js) and those the later account steps add (i18n-account.js)."""
+    """The first screen's words (i18n.js) and those the later steps add (every i18n-*.js)."""
     source = (WIDGET / "i18n.js").read_text()
-    account = (WIDGET / "i18n-account.js").read_text()
-    return {**texts(source[source.index("const en = {"):source.index("\n};", source.index("const en = {"))]),
-            **texts(account[account.index("export default {"):])}
+    found = texts(source[source.index("const en = {"):source.index("\n};", source.index("const en = {"))])
+    for later in sorted(WIDGET.glob("i18n-*.js")):
+        words = texts(later.read_text().split("export default {", 1)[1])
+        assert words and not set(words) & set(found), f"{later.name}: no words, or words said twice"
+        found.update(words)
+    return found
 
 
 def french() -> dict[str, str]:

@@ -1,8 +1,8 @@
 // Completing a session the expert set up, on the manage page (the link in the expert's email):
 // what was set up (time in the client's zone, which they can change), the service's questions,
 // how to pay, then the card payment or the confirmation. The same steps and pieces as the booking
-// flow: the form fields and payment section of form.js, the zone field of calendar.js, the card
-// payment of payment.js, the summary of ui.js. Loaded by manage.js only for such a session.
+// flow: the form fields and payment section of form.js, the zone field of zone.js, the card
+// payment of payment.js, the summary of summary.js. Loaded by manage.js only for such a session.
 //
 //   completionViews(ctx) -> {complete, answers, review, payment, completed}
 //   ctx: {S (the manage page's state), api, token, stripe, root, go(step, focus), reload(), expertName(), send}
@@ -11,8 +11,10 @@ import { h, replace, icon, $ } from './dom.js';
 import { post as apiPost, paths } from './api.js';
 import { t, fmt } from './i18n.js';
 import { publicBooking } from './messenger.js';
-import { summary, announce, errorText, bookingLocation } from './ui.js';
-import { zoneField } from './calendar.js';
+import { announce, errorText } from './ui.js';
+import { summary, bookingLocation } from './summary.js';
+import { zoneField } from './zone.js';
+import { calendarLinks } from './calendar-links.js';
 import { PHONE, field, questionFields, missingAnswers, answersBody, showErrors, fieldMessages, paymentSection } from './form.js';
 
 export function completionViews(ctx) {
@@ -221,7 +223,7 @@ export function completionViews(ctx) {
     const c = spec();
     const confirmed = b.status === 'confirmed';
     const calBox = h('div', { class: 'cal-links' });
-    if (confirmed) import('./ics.js').then((m) => replace(calBox, m.calendarLinks(b, S.expert, t))).catch(() => {});
+    if (confirmed) replace(calBox, calendarLinks(b));
     const outside = b.payment && b.payment.option === 'outside';
     return [
       h('div', { class: 'done-head' },

@@ -36,6 +36,15 @@ export function replace(el, ...children) {
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
+// A later step's stylesheet, added once; resolves when it applies, or failed (the step still works).
+export function sheet(name) {
+  const href = new URL(name, import.meta.url).href;
+  let link = [...document.querySelectorAll('link[rel=stylesheet]')].find((l) => l.href === href);
+  if (link && link.sheet) return Promise.resolve();
+  if (!link) document.head.append(link = h('link', { rel: 'stylesheet', href }));
+  return new Promise((resolve) => { link.addEventListener('load', resolve); link.addEventListener('error', resolve); });
+}
+
 let uid = 0;
 export const id = (prefix = 'k') => `${prefix}${++uid}`;
 

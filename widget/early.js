@@ -1,6 +1,6 @@
 // Loaded as an async module with no imports, so it runs as soon as it arrives: for a direct
 // service link it starts the first slots request while the rest of the widget is still loading.
-// The flow picks the answer up from `early` (calendar.js and i18n.js reuse the date helpers).
+// The flow picks the answer up from `early` (slots.js and i18n.js reuse the date helpers).
 
 export function todayIn(timeZone) {
   const p = {};

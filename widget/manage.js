@@ -5,11 +5,15 @@
 
 import { h, replace, icon, $ } from './dom.js';
 import { get, post as apiPost, paths, setBase, uuid } from './api.js';
-import { t, fmt, setLanguage, defaultHour12, detectTimeZone } from './i18n.js';
+import { t, fmt, setLanguage, defaultHour12, detectTimeZone, addWords } from './i18n.js';
+import words from './i18n-steps.js';
 import { params, post as send, on, watchSize, embedded, publicBooking } from './messenger.js';
 import { applyTheme } from './theme.js';
-import { calendarLinks } from './ics.js';
-import { summary, announce, focusHeading, errorText, moneyLines } from './ui.js';
+import { calendarLinks } from './calendar-links.js';
+import { announce, focusHeading, errorText } from './ui.js';
+import { summary, moneyLines } from './summary.js';
+
+addWords(words);
 
 const cfg = JSON.parse($('#kairos-config').textContent);
 setBase(cfg.api);
@@ -134,7 +138,7 @@ function mainView() {
       b.status === 'cancelled' ? h('a', { class: 'btn primary', href: bookAgainUrl(b) }, t('book_more')) : null,
       canMove ? h('button', { type: 'button', class: 'btn primary', onclick: startReschedule }, icon('calendar'), t('resched')) : null,
       canCancel ? h('button', { type: 'button', class: 'btn ghost', onclick: () => { S.error = null; go('cancel'); } }, t('cancel')) : null),
-    b.status === 'confirmed' ? h('div', { class: 'actions' }, ...calendarLinks(b, S.expert, t)) : null,
+    b.status === 'confirmed' ? h('div', { class: 'actions' }, ...calendarLinks(b)) : null,
   ];
 }
 
@@ -234,7 +238,7 @@ async function startReschedule() {
     }
   }
   if (!S.picker) {
-    const { createPicker } = await import('./calendar.js');
+    const { createPicker } = await import('./picker.js');
     S.picker = createPicker({
       expert: b.expert.slug, service: S.service, tz: S.tz, hour12: S.hour12,
       onPick: (slot) => { S.slot = slot; S.error = null; go('confirm'); },

@@ -1,19 +1,24 @@
 // Existing clients: sign in with an emailed code, the account (bookings, credits, cards), buying a
-// package. Loaded by app.js when the client asks for it (or a clients-only offer needs it), so the
+// package. Loaded when the client asks for it (or a clients-only offer needs it), so the
 // first screen stays small.
 //
 // The client token lives in memory; with "keep me signed in on this site" it is also kept in this
 // frame's localStorage, which browsers partition by the host site (a token kept on one expert's
 // site is not seen on another's). No cookie: the host's third-party cookies are blocked anyway.
 
-import { h, replace, icon, id, $ } from './dom.js';
+import { h, replace, icon, id, sheet, $ } from './dom.js';
 import { get, post, paths, setToken, hasToken } from './api.js';
 import { t, fmt, addWords } from './i18n.js';
 import words from './i18n-account.js';
+import later from './i18n-steps.js';
 import { announce, errorText } from './ui.js';
-import { S, cfg, go, heading, storageKey, offers, fillFromMe, fatal } from './app.js';
+import { S, cfg, storageKey, fillFromMe } from './state.js';
+import { go, heading, fatal } from './nav.js';
+import { offers } from './catalog.js';
 
+addWords(later);
 addWords(words);
+await sheet('steps.css'); // the step shows styled
 
 const view = $('#view');
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

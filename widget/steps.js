@@ -1,16 +1,27 @@
-// The later steps of the booking flow (details, review, payment, confirmation), loaded on intent
-// by app.js so the first screen stays small.
+// The later steps of the booking flow (details, review, payment, confirmation, joining a waitlist),
+// loaded when the client shows intent (app.js gives nav.js the loader), so the first screen stays small.
 
-import { h, replace, add, icon, id, $ } from './dom.js';
+import { h, replace, add, icon, id, sheet, $ } from './dom.js';
 import { post as apiPost, paths, uuid } from './api.js';
-import { t, fmt, lang } from './i18n.js';
+import { t, fmt, lang, addWords } from './i18n.js';
+import words from './i18n-steps.js';
 import { params, post as send, embedded, hostOrigin, wid, publicBooking } from './messenger.js';
-import { summary, announce, errorText, bookingLocation, whenText, moneyLines } from './ui.js';
+import { announce, errorText } from './ui.js';
+import { summary, moneyLines, whenText, bookingLocation } from './summary.js';
 import { PHONE, field, questionFields, missingAnswers, answersBody, showErrors, fieldMessages, paymentSection } from './form.js';
-import { S, cfg, go, topbar, heading, serviceHeader, picker } from './app.js';
-import { VIEWS as ACCOUNT, cardLabel } from './signin.js';
+import { calendarLinks } from './calendar-links.js';
+import { S, cfg } from './state.js';
+import { go, topbar, heading } from './nav.js';
+import { serviceHeader } from './header.js';
+import { picker } from './times.js';
+import { cardLabel } from './signin.js';
+
+addWords(words);
+await sheet('steps.css'); // the step shows styled
 
 const view = $('#view');
+
+const slotWhen = () => S.slot && whenText(S.slot.start, S.slot.end, S.slot.location || S.service.location, S.tz, S.hour12);
 
 // ---- step: details ------------------------------------------------------------------------
 
@@ -53,7 +64,7 @@ function detailsView() {
   fields,
   h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn primary' }, t('next'), icon('next'))));
   if (Object.keys(S.errors).length) queueMicrotask(() => showErrors(form, S.errors, false));
-  return [topbar(), serviceHeader(true), heading(t('details')), heldNote(), form];
+  return [topbar(), serviceHeader(slotWhen()), heading(t('details')), heldNote(), form];
 }
 
 // The seat a waitlist link holds, and until when.
@@ -241,7 +252,7 @@ function paymentView() {
       if (code === 'slot_unavailable' && S.step === 'payment') holdExpired();
     },
   })).catch(() => replace(box, h('p', { text: t('e_generic') })));
-  return [h('div', { class: 'topbar' }), serviceHeader(true), heading(t('pay_title')), expires ? hold : null, moneyLines(b), box];
+  return [h('div', { class: 'topbar' }), serviceHeader(slotWhen()), heading(t('pay_title')), expires ? hold : null, moneyLines(b), box];
 }
 
 function holdExpired() {
@@ -269,8 +280,6 @@ function doneView() {
   const b = S.booking;
   const confirmed = b.status === 'confirmed';
   const tz = b.timezone || S.tz;
-  const calBox = h('div', { class: 'cal-links' });
-  import('./ics.js').then((m) => replace(calBox, m.calendarLinks(b, S.expert, t))).catch(() => {});
   let manage = b.manage_url;
   if (manage && embedded) {
     const q = new URLSearchParams({ origin: hostOrigin, wid });
@@ -289,7 +298,7 @@ function doneView() {
         h('p', { class: 'instructions', text: S.service.outside_payment_instructions })) : null,
     b.client && b.client.email ? h('p', { class: 'muted', text: t('done_sent', { email: b.client.email }) }) : null,
     h('h2', { class: 'section-h', text: t('add_cal') }),
-    calBox,
+    h('div', { class: 'cal-links' }, calendarLinks(b)),
     h('div', { class: 'actions split' },
       manage ? h('a', { class: 'btn ghost', href: manage, target: embedded ? null : '_blank', rel: embedded ? null : 'noopener' }, t('manage')) : null,
       h('button', { type: 'button', class: 'btn ghost', onclick: bookAnother }, t('book_more'))),
@@ -375,5 +384,4 @@ async function joinWaitlist(form) {
   }
 }
 
-export const VIEWS = { details: detailsView, review: reviewView, payment: paymentView, done: doneView, waitlist: waitlistView, ...ACCOUNT };
-export { signOut, openAccount } from './signin.js';
+export const VIEWS = { details: detailsView, review: reviewView, payment: paymentView, done: doneView, waitlist: waitlistView };

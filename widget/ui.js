@@ -13,13 +13,6 @@ export function locationIcon(loc) {
   return { video: 'video', phone: 'phone', in_person: 'pin' }[loc && loc.type] || 'info';
 }
 
-// A public place ("Riverside Park, 1 Main St") or just the kind of location.
-export function bookingLocation(loc) {
-  if (!loc) return t('loc_custom');
-  const place = [loc.name, loc.address].filter(Boolean).join(', ');
-  return place || locationLabel(loc);
-}
-
 // An in-person session happens on the place's clock: "10:00 AM Boston time · 7:00 AM your time".
 // Null when the location is not a place or the client's clock reads the same (the server fills in
 // the place's zone: its own, else the expert's). Without `end`, single times instead of ranges.
@@ -37,63 +30,21 @@ export function placeTime(loc, start, end, tz, hour12) {
   return { zone, there, here, text: `${there} · ${here}` };
 }
 
-// "Monday, December 7, 2026, 10:00 AM – 10:20 AM Boston time · 7:00 AM – 7:20 AM your time" at a place on
-// another clock, else the date and range in `tz` (followed by the zone's name when `withZone`).
-export function whenText(start, end, loc, tz, hour12, withZone = false) {
-  const place = placeTime(loc, start, end, tz, hour12);
-  if (place) return `${fmt.date(start, place.zone)}, ${place.text}`;
-  return `${fmt.date(start, tz)}, ${fmt.range(start, end, tz, hour12)}${withZone ? ` (${tz})` : ''}`;
+// A time to pick; at an in-person place on another clock, the place's time first and the client's below it.
+// ctx: {service, tz, hour12, onPick(slot)}.
+export function timeButton(slot, ctx) {
+  const place = placeTime(slot.location || ctx.service.location, slot.start, null, ctx.tz, ctx.hour12);
+  return h('button', { type: 'button', class: place ? 'time two-clocks' : 'time', onclick: () => ctx.onPick(slot),
+    'aria-label': place ? place.text : null },
+  place ? [h('span', { text: place.there }), h('span', { class: 'yours', text: place.here })]
+    : fmt.time(slot.start, ctx.tz, ctx.hour12));
 }
 
-// The booking's time and place, with the private details (call link, phone, address) it carries.
-export function summary(b, { tz, hour12, expert }) {
-  const loc = b.status === 'cancelled' ? null : b.location || null;
-  const where = [];
-  if (loc) {
-    where.push(h('span', { class: 'loc-type', text: locationLabel(loc) }));
-    if (loc.url) {
-      where.push(h('a', { href: loc.url, target: '_blank', rel: 'noopener noreferrer', class: 'join' }, t('join')),
-        h('span', { class: 'url', text: loc.url.replace(/^https?:\/\//, '') }));
-    }
-    if (loc.phone) where.push(h('a', { href: `tel:${loc.phone.replace(/[^0-9+]/g, '')}`, text: loc.phone }));
-    const place = [loc.name, loc.address].filter(Boolean).join(', ');
-    if (place && loc.type !== 'custom') where.push(h('span', { text: place }));
-    if (loc.details) where.push(h('span', { class: 'pre', text: loc.details }));
-  }
-  const expertName = (b.expert && b.expert.name) || (expert && expert.name);
-  const place = placeTime(loc, b.start, b.end, tz, hour12);
-  return h('dl', { class: 'summary' },
-    row('calendar', t('when'), [
-      h('span', { class: 'strong', text: fmt.date(b.start, place ? place.zone : tz) }),
-      h('span', { text: place ? place.text : `${fmt.range(b.start, b.end, tz, hour12)} · ${zoneText(tz, b.start)}` })]),
-    row('user', t('service'), [h('span', { class: 'strong', text: b.service ? b.service.name : '' }), expertName ? h('span', { text: expertName }) : null]),
-    loc ? row(locationIcon(loc), t('where'), where) : null);
-}
-
-// What a booking's price became: the coupon taken off, the deposit paid now, what is still due later.
-export function moneyLines(b, currency = null) {
-  const p = b.payment;
-  const lines = [];
-  const cur = p ? p.currency : currency;
-  if (b.coupon && b.coupon.discount && cur) {
-    lines.push(h('p', { class: 'money-line', text: t('coupon_applied', { code: b.coupon.code, amount: fmt.price({ amount: b.coupon.discount, currency: cur }) }) }));
-  }
-  if (p && p.deposit) {
-    lines.push(h('p', { class: 'money-line', text: t(p.status === 'paid' ? 'deposit_paid' : 'deposit_now', { price: fmt.price({ amount: p.deposit, currency: cur }) }) }));
-    const due = p.amount_due ?? p.amount - p.deposit;
-    if (due > 0) lines.push(h('p', { class: 'money-line strong', text: t('deposit_rest', { price: fmt.price({ amount: due, currency: cur }) }) }));
-  }
-  return lines;
-}
-
-// "Central European Time (Europe/Paris)", or just the zone when Intl only knows an offset for it.
-export function zoneText(tz, at) {
-  const name = fmt.tzName(tz, at);
-  return name && name !== tz && !/^(GMT|UTC)/.test(name) ? `${name} (${tz})` : tz;
-}
-
-function row(ic, label, content) {
-  return h('div', { class: 'sum-row' }, icon(ic), h('dt', { class: 'sr-only', text: label }), h('dd', null, content));
+// Times that could not be loaded, with a button to try again.
+export function retryNote(err, retry) {
+  const text = err && err.network ? t('e_network') : (err && err.status === 429 ? t('e_rate') : t('e_generic'));
+  return h('div', { class: 'note error', role: 'alert' }, icon('alert'), h('span', { text }),
+    h('button', { type: 'button', class: 'btn small', onclick: retry }, t('retry')));
 }
 
 let liveTimer = 0;
