@@ -21,3 +21,8 @@ _RUNS_RE = re.compile(f"(?:[{_CONTROLS}\t\n\r]| )+")
 def one_line(text: str) -> str:
     """``text`` as one harmless line: every run of breaks, controls and spaces becomes one space."""
     return _RUNS_RE.sub(" ", text).strip()
+
+
+def multi_line(text: str) -> str:
+    """``text`` with its line breaks as LF and every other control character a space."""
+    return CONTROL_RE.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
