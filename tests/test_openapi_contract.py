@@ -12,8 +12,9 @@ Past the coverage phase, schemathesis also *fuzzes* (random requests, valid and 
 *stateful* sequences (it links operations by the ids their answers carry). Random slugs and ids
 would stop at the first 404, so the run is given dictionaries of real values seeded before it starts
 (the expert, services of every kind, a session, bookings with their manage tokens, a package plan,
-a collection, a coupon, a lead, a client, outbox messages) and dates inside the bookable window: most
-requests reach the validation and the rules behind it. The run is derandomized with a fixed seed, so
+a collection, a coupon, a lead, a client, outbox messages, a webhook), dates and start times inside
+the bookable window and real time zones: most requests reach the validation and the rules behind it.
+Names and messages are drawn from hostile ones too (markup, CR LF, U+2028, bidi overrides). The run is derandomized with a fixed seed, so
 ``make test`` repeats the same requests; ``make fuzz`` (KAIROS_FUZZ_EXAMPLES, KAIROS_FUZZ_SECONDS)
 runs many more.
 """
@@ -129,6 +130,12 @@ def seed_for_fuzzing(app) -> dict[str, list]:
         "endpoint_id": [hook["webhook"]["id"]],
         "dates": window,
         "instants": starts[3:9],
+        "zones": ["Europe/Paris", "America/New_York", "Pacific/Kiritimati", "Asia/Kolkata"],
+        "emails": ["ann@example.com", "zoe@example.com", "f0@example.com"],
+        # What attackers and broken clients type: each must be a 422 or be stored harmlessly.
+        "names": ["Ann Lee", "<script>alert(1)</script>", 'Zoë "Q" Lée; x:y', "Ann\r\nBcc: victim@example.com",
+                  "Ann\u2028Lee", "\u202egpj.exe", "李小龍", " ", "x" * 201],
+        "texts": ["First session", "Line one\r\nLine two <img src=x onerror=alert(1)>", "Bell\x07", "\u2066x\u2069"],
     }
 
 
@@ -140,13 +147,20 @@ def fuzz_config(seeded: dict[str, list]) -> str:
             lines += [f"[dictionaries.{name}]", f"values = {json.dumps(values)}", ""]
     lines.append("[parameters]")
     for name, values in seeded.items():
-        if values and name not in ("dates", "instants"):
+        if values and name not in ("dates", "instants", "zones", "emails", "names", "texts"):
             lines.append(f'"path.{name}" = {{ dictionary = "{name}", probability = 0.9 }}')
     lines += ['"query.start" = { dictionary = "dates", probability = 0.8 }',
               '"query.end" = { dictionary = "dates", probability = 0.8 }',
               '"body.start" = { dictionary = "instants", probability = 0.7 }',
               '"body.session" = { dictionary = "session", probability = 0.5 }',
-              '"body.coupon" = { dictionary = "code", probability = 0.3 }']
+              '"body.coupon" = { dictionary = "code", probability = 0.3 }',
+              '"query.timezone" = { dictionary = "zones", probability = 0.8 }',
+              '"body.timezone" = { dictionary = "zones", probability = 0.8 }',
+              '"body.client.email" = { dictionary = "emails", probability = 0.8 }',
+              '"body.client.name" = { dictionary = "names", probability = 0.8 }',
+              '"body.name" = { dictionary = "names", probability = 0.5 }',
+              '"body.message" = { dictionary = "texts", probability = 0.7 }',
+              '"body.reason" = { dictionary = "texts", probability = 0.7 }']
     return "\n".join(lines) + "\n"
 
 
