@@ -13,7 +13,6 @@ import re
 from email.message import EmailMessage
 
 import pytest
-from icalendar import Calendar
 
 from backend.models import Booking, OutboxMessage
 from tests.conftest import next_weekday
