@@ -7,7 +7,7 @@ PORT   ?= 5000
 # Tests run in parallel; each test file keeps its own live server and browser.
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run lint test test-fast chromium bench load clean
+.PHONY: install run lint test test-fast fuzz chromium bench load clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ test: install chromium lint
 
 test-fast: install lint
 	$(BIN)/python -m pytest tests -n $(PYTEST_WORKERS) --dist loadfile -m "not slow" $(PYTEST_ARGS)
+
+# Schemathesis's fuzzing and stateful phases at volume, on SQLite and PostgreSQL: 500 examples per
+# operation and a new seed each run (printed by schemathesis; KAIROS_FUZZ_SEED=N repeats a run).
+# `make test` runs the same phases derandomized with 25 examples.
+fuzz: install
+	KAIROS_FUZZ_EXAMPLES=$${KAIROS_FUZZ_EXAMPLES:-500} KAIROS_FUZZ_SEED=$${KAIROS_FUZZ_SEED:-$$(date +%s)} \
+	  $(BIN)/python -m pytest tests/test_openapi_contract.py -k fuzzing -q $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python bench/run_all.py

@@ -38,7 +38,7 @@ from backend.calendars import sync as calendar_sync
 from backend.extensions import db
 from backend.links import Links, links_for
 from backend.models import Booking, OutboxMessage, Service, WaitlistEntry, WebhookEndpoint
-from backend.notifications import account_emails, emails
+from backend.notifications import account_emails, emails, failures
 from backend.notifications.webhooks import deliver
 from backend.payments import ledger
 from backend.services import idempotency, waitlist
@@ -164,6 +164,9 @@ def _deliver_one(session: Session, message_id: int, now: datetime, links: Links,
         error, attempts = str(exc), MAX_ATTEMPTS
     except Exception as exc:  # anything else is retried: the network, the receiver, a bug fixed later
         error = f"{type(exc).__name__}: {exc}"[:2000]
+        reason = failures.permanent(exc)
+        if reason:  # the message itself can never be sent: park it now, where the expert sees it
+            error, attempts = f"{reason} ({error})"[:2000], MAX_ATTEMPTS
     session.rollback()
     if error is None:
         values: dict[str, Any] = {"status": "sent", "sent_at": utcnow(), "last_error": None}

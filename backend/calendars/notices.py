@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from backend.links import Links
 from backend.models import CalendarSource, Expert, OutboxMessage
-from backend.notifications.emails import DAYS, MONTHS, sender_address
+from backend.notifications.emails import DAYS, MONTHS, mailbox, sender_address
 from backend.notifications.emails import TEXT as BOOKING_TEXT
 from backend.outbox import enqueue
 from backend.timeutil import iso_utc, zone
@@ -83,8 +83,8 @@ def build(db: Session, row: OutboxMessage, links: Links) -> EmailMessage:
     name = expert.name if expert else ""
     msg = EmailMessage()
     msg["Subject"] = t[f"subject.{row.topic}"].format(name=_name(payload["url"]))
-    msg["From"] = formataddr(("Kairos", sender_address(links.base_url)))
-    msg["To"] = formataddr((name, payload["to"]))
+    msg["From"] = mailbox("Kairos", sender_address(links.base_url))
+    msg["To"] = mailbox(name, payload["to"])
     msg["Date"] = format_datetime(datetime.now(zone("UTC")))
     msg["Message-ID"] = f"<outbox.{row.id}.{payload['calendar_id']}@{sender_address(links.base_url).split('@', 1)[1]}>"
     msg["Content-Language"] = lang

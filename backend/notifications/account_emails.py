@@ -6,10 +6,11 @@ they are built without reading a booking.
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from typing import Any
 
-from backend.notifications.emails import sender_address
+from backend.notifications.emails import mailbox, sender_address
+from backend.plain_text import one_line
 from backend.types import utcnow
 
 TOPICS = ("client_sign_in", "package_purchased")
@@ -51,9 +52,9 @@ def build(topic: str, payload: dict[str, Any], *, base_url: str, message_id: str
         values["expiry"] = t["expiry"].format(expires=payload["expires"]) if payload.get("expires") else ""
         values["link"] = f"{base_url}/book/{payload['expert_slug']}"  # built at send time, like manage links
     message = EmailMessage()
-    message["Subject"] = t[f"subject.{topic}"].format(**values)
-    message["From"] = formataddr((payload.get("expert") or "Kairos", sender_address(base_url)))
-    message["To"] = payload["to"]
+    message["Subject"] = one_line(t[f"subject.{topic}"].format(**values))
+    message["From"] = mailbox(payload.get("expert") or "Kairos", sender_address(base_url))
+    message["To"] = mailbox("", payload["to"])
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id
     message.set_content(t[f"body.{topic}"].format(**values))

@@ -9,8 +9,10 @@ here and never stored in the outbox.
 from __future__ import annotations
 
 from datetime import datetime
+from email.errors import MessageError
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -22,6 +24,8 @@ from backend.links import Links
 from backend.models import Booking, Expert, WaitlistEntry
 from backend.money import money
 from backend.notifications import ics
+from backend.notifications.failures import Unsendable
+from backend.plain_text import one_line
 from backend.timeutil import zone
 from backend.views.bookings import private_location
 from backend.views.payments import payment_view
@@ -167,6 +171,17 @@ def location_line(location: dict[str, Any] | None, lang: str) -> str:
     return f"{label}: {text}" if label else text
 
 
+def mailbox(name: str, address: str) -> Address:
+    """``Name <address>`` for a From or To header. An ``Address`` (not ``formataddr``'s string) lets the
+    email package quote the name: ``<script> Zoë "Q"; x:y`` in a string came out as a To header that
+    mail readers parse as the address ``script``. The name goes through ``one_line``; an address no
+    header can hold (a line break, a non-ASCII local part) raises ``Unsendable``."""
+    try:
+        return Address(display_name=one_line(name), addr_spec=address)
+    except (ValueError, IndexError, MessageError) as error:
+        raise Unsendable(f"The address {address!r} cannot be written in an email ({error}).") from None
+
+
 def sender_address(base_url: str) -> str:
     """``no-reply@<host of KAIROS_BASE_URL>``: mail leaves from the booking host's own domain."""
     host = urlparse(base_url).hostname or "localhost"
@@ -228,10 +243,10 @@ def build(topic: str, payload: dict[str, Any], booking: Booking, links: Links, *
     text_lines += ["", "— Kairos" if for_expert else f"— {expert.name}"]
 
     msg = EmailMessage()
-    msg["Subject"] = subject
-    msg["From"] = formataddr((expert.name, sender_address(links.base_url)))
-    to = payload["to"]
-    msg["To"] = formataddr((expert.name if for_expert else client.name, to))
+    # Names reach the headers through one_line: text stored before the input rules cannot split them.
+    msg["Subject"] = one_line(subject)
+    msg["From"] = mailbox(expert.name, sender_address(links.base_url))
+    msg["To"] = mailbox(expert.name if for_expert else client.name, payload["to"])
     msg["Reply-To"] = client.email if for_expert else (expert.notification_email or expert.email)
     msg["Date"] = format_datetime(datetime.now(zone("UTC")))
     if message_id:
@@ -269,9 +284,9 @@ def build_waitlist_offer(entry: WaitlistEntry, url: str, *, message_id: str | No
     text = [greeting, "", intro, ""] + [f"{label}: {value}" for label, value in rows]
     text += ["", zone_line, "", f"{t['book_seat']}: {url}", "", f"— {expert.name}"]
     msg = EmailMessage()
-    msg["Subject"] = subject
-    msg["From"] = formataddr((expert.name, sender_address(url)))
-    msg["To"] = formataddr((client.name, client.email))
+    msg["Subject"] = one_line(subject)
+    msg["From"] = mailbox(expert.name, sender_address(url))
+    msg["To"] = mailbox(client.name, client.email)
     msg["Reply-To"] = expert.notification_email or expert.email
     msg["Date"] = format_datetime(datetime.now(zone("UTC")))
     if message_id:

@@ -13,6 +13,7 @@ from typing import Any
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from backend.models import Booking
+from backend.plain_text import multi_line, one_line
 from backend.views.bookings import private_location, series_dates
 
 PRODID = "-//Kairos//Bookings//EN"
@@ -41,19 +42,21 @@ def _event(booking: Booking, start: datetime, end: datetime, *, index: int | Non
     # Always UTC ("Z"): every calendar app agrees on it; the app shows it in the reader's zone.
     event.add("dtstart", start.astimezone(UTC))
     event.add("dtend", end.astimezone(UTC))
-    event.add("summary", summary)
+    # icalendar escapes and folds text (RFC 5545); one_line also keeps out what some parsers read as a
+    # line break (U+2028) or a reordering (bidi overrides) in text stored before the input rules.
+    event.add("summary", one_line(summary))
     event.add("status", status)
-    where = location_text(private_location(booking))
+    where = one_line(location_text(private_location(booking)))
     if where:
         event.add("location", where)
     if description:
-        event.add("description", description)
+        event.add("description", multi_line(description))
     organizer = vCalAddress(f"mailto:{booking.expert.email}")
-    organizer.params["cn"] = vText(booking.expert.name)
+    organizer.params["cn"] = vText(one_line(booking.expert.name))
     event.add("organizer", organizer)
     if attendee:
         guest = vCalAddress(f"mailto:{booking.client.email}")
-        guest.params["cn"] = vText(booking.client.name)
+        guest.params["cn"] = vText(one_line(booking.client.name))
         guest.params["role"] = vText("REQ-PARTICIPANT")
         event.add("attendee", guest)
     return event

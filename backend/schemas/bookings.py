@@ -9,11 +9,13 @@ from backend.schemas.common import (
     ClientInput,
     ClientRef,
     Instant,
+    Line,
     LocationSchema,
     Money,
     PageQuery,
     QuestionSchema,
     SeriesDate,
+    Text,
     TimeZone,
 )
 from backend.statuses import BookingPaymentStatus, BookingStatus, values
@@ -24,7 +26,7 @@ class BookingCreate(Schema):
     session = fields.String(validate=validate.Length(max=40))
     timezone = TimeZone(required=True)
     client = fields.Nested(ClientInput, metadata={"description": "Required unless a client token is sent"})
-    message = fields.String(load_default="", validate=validate.Length(max=5000))
+    message = Text(load_default="", validate=validate.Length(max=5000))
     answers = fields.Dict(keys=fields.String(), load_default=dict)
     payment_option = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(PAYMENT_OPTIONS))
     coupon = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64),
@@ -146,7 +148,7 @@ class BookingsQuery(PageQuery):
 
 
 class CancelInput(Schema):
-    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+    reason = Text(load_default="", validate=validate.Length(max=2000))
 
 
 class ExpertCancelInput(CancelInput):
@@ -193,8 +195,8 @@ class CompleteInput(Schema):
 
     answers = fields.Dict(keys=fields.String(), load_default=dict)
     payment_option = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(PAYMENT_OPTIONS))
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    message = fields.String(load_default="", validate=validate.Length(max=5000))
+    phone = Line(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    message = Text(load_default="", validate=validate.Length(max=5000))
     timezone = TimeZone(load_default=None, allow_none=True,
                         metadata={"description": "The client's zone: their emails show times in it"})
 
@@ -218,7 +220,7 @@ class ExpertBookingCreate(Schema):
     start = Instant(required=True)
     duration_minutes = fields.Integer(strict=True, validate=validate.Range(min=5, max=24 * 60))
     custom_time = fields.Boolean(load_default=False)
-    name = fields.String(validate=validate.Length(max=200), metadata={"description": "A one-off's title"})
+    name = Line(validate=validate.Length(max=200), metadata={"description": "A one-off's title"})
     timezone = TimeZone()
     client = fields.Nested(ClientInput, required=True)
     price = fields.Nested(Money, allow_none=True, metadata={"description": "A one-off's price; null is free"})

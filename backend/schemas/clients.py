@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from backend.models import VISIBILITIES
 from backend.schemas.bookings import BookingOut
-from backend.schemas.common import SLUG_RE, ClientRef, Money
+from backend.schemas.common import SLUG_RE, ClientRef, Line, Money, Text
 from backend.schemas.payments import PackageOut
 from backend.statuses import PurchaseStatus, values
 
@@ -54,8 +54,8 @@ class MeOut(Schema):
 
 class PackagePlanIn(Schema):
     slug = fields.String(required=True, validate=validate.Regexp(SLUG_RE, error="Use lowercase letters, digits and dashes."))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.String(load_default="", validate=validate.Length(max=5000))
+    name = Line(required=True, validate=validate.Length(min=1, max=200))
+    description = Text(load_default="", validate=validate.Length(max=5000))
     sessions = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
     services = fields.List(fields.String(validate=validate.Regexp(SLUG_RE)), required=True,
                            validate=validate.Length(min=1))
@@ -85,7 +85,7 @@ class PackagePlansEnvelope(Schema):
 
 
 class PurchaseClientIn(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Line(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(required=True, validate=validate.Length(max=320))
 
 
@@ -138,8 +138,8 @@ class CollectionItem(Schema):
 
 class CollectionIn(Schema):
     slug = fields.String(required=True, validate=validate.Regexp(SLUG_RE, error="Use lowercase letters, digits and dashes."))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.String(load_default="", validate=validate.Length(max=5000))
+    name = Line(required=True, validate=validate.Length(min=1, max=200))
+    description = Text(load_default="", validate=validate.Length(max=5000))
     items = fields.List(fields.Nested(CollectionItem), load_default=list, validate=validate.Length(max=100))
     clients_only = fields.Boolean(load_default=False)
 

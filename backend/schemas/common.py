@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime, time
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
@@ -12,8 +12,15 @@ from zoneinfo import available_timezones
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
 
 from backend.models import LOCATION_TYPES
+from backend.plain_text import CONTROL_RE, LINE_BREAKING_RE
 
 MAX_SLOT_RANGE_DAYS = 62
+
+#: Dates and instants outside these years are refused (422). Nothing is booked before 1900 or after 2999,
+#: and year 1 or 9999 moved by a UTC offset falls outside what a datetime can hold (it was a 500).
+MIN_YEAR, MAX_YEAR = 1900, 2999
+YEARS_MESSAGE = f"Choose a date between the years {MIN_YEAR} and {MAX_YEAR}."
+
 
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -45,12 +52,59 @@ class TimeZone(fields.String):
 
 
 class Instant(fields.AwareDateTime):
-    """An ISO 8601 timestamp that must carry its offset."""
+    """An ISO 8601 timestamp that must carry its offset, between the years MIN_YEAR and MAX_YEAR."""
 
     default_error_messages = {
         "invalid": "Not a valid ISO 8601 date and time.",
         "invalid_awareness": "Give the time with its UTC offset, e.g. 2026-12-01T09:00:00+01:00.",
+        "years": YEARS_MESSAGE,
     }
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> datetime:
+        instant = super()._deserialize(value, attr, data, **kwargs)
+        # The local year is checked first: converting year 1 at +14:00 to UTC would overflow.
+        if not MIN_YEAR <= instant.year <= MAX_YEAR or not MIN_YEAR <= instant.astimezone(UTC).year <= MAX_YEAR:
+            raise self.make_error("years")
+        return instant
+
+
+class Day(fields.Date):
+    """An ISO 8601 date (``2026-12-01``) between the years MIN_YEAR and MAX_YEAR."""
+
+    default_error_messages = {"years": YEARS_MESSAGE}
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> date:
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not MIN_YEAR <= day.year <= MAX_YEAR:
+            raise self.make_error("years")
+        return day
+
+
+class Line(fields.String):
+    """One line of text a person types (a name, a title, a label, an address): leading and trailing
+    spaces dropped; line breaks, control characters and direction overrides refused with a 422, so
+    nothing stored can split an email header or a calendar line, or reorder what a page shows."""
+
+    default_error_messages = {"control": "Use one line of plain text (no line breaks or control characters)."}
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if LINE_BREAKING_RE.search(text):
+            raise self.make_error("control")
+        return text
+
+
+class Text(fields.String):
+    """Free text that may span lines (a message, a bio, a note): CR LF and lone CR become LF; other
+    control characters and direction overrides are refused with a 422."""
+
+    default_error_messages = {"control": "Remove the control characters from this text."}
+
+    def _deserialize(self, value: Any, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).replace("\r\n", "\n").replace("\r", "\n")
+        if CONTROL_RE.search(text):
+            raise self.make_error("control")
+        return text
 
 
 class PageCursor(fields.String):
@@ -119,22 +173,22 @@ class ErrorSchema(Schema):
 
 class LocationSchema(Schema):
     type = fields.String(required=True, validate=validate.OneOf(LOCATION_TYPES))
-    name = fields.String(validate=validate.Length(max=200))
-    address = fields.String(validate=validate.Length(max=500))
+    name = Line(validate=validate.Length(max=200))
+    address = Line(validate=validate.Length(max=500))
     url = fields.Url(schemes={"http", "https"})
-    phone = fields.String(validate=validate.Length(max=40))
-    details = fields.String(validate=validate.Length(max=2000))
+    phone = Line(validate=validate.Length(max=40))
+    details = Text(validate=validate.Length(max=2000))
     # An in-person place's clock (default: the expert's zone) and the city that names it ("Boston").
     timezone = TimeZone()
-    city = fields.String(validate=validate.Length(max=100))
+    city = Line(validate=validate.Length(max=100))
 
 
 class QuestionSchema(Schema):
     id = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,40}$"))
-    label = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    label = Line(required=True, validate=validate.Length(min=1, max=300))
     type = fields.String(load_default="text", validate=validate.OneOf(("text", "textarea", "select", "checkbox")))
     required = fields.Boolean(load_default=False)
-    options = fields.List(fields.String(validate=validate.Length(max=200)), load_default=list)
+    options = fields.List(Line(validate=validate.Length(max=200)), load_default=list)
 
 
 class SeriesDate(Schema):
@@ -152,7 +206,7 @@ class ClientInput(Schema):
             return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
         return data
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200, error="Enter your name."))
+    name = Line(required=True, validate=validate.Length(min=1, max=200, error="Enter your name."))
     email = fields.Email(required=True, validate=validate.Length(max=320))
     phone = fields.String(load_default=None, allow_none=True,
                           validate=validate.Regexp(r"^\+?[0-9 ().\-]{5,30}$", error="Not a valid phone number."))

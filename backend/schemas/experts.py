@@ -10,11 +10,14 @@ from backend.schemas.common import (
     SLUG_RE,
     WEEKDAYS,
     ClientRef,
+    Day,
     Instant,
     Intervals,
+    Line,
     LocationSchema,
     Money,
     QuestionSchema,
+    Text,
     TimeZone,
     parse_hhmm,
 )
@@ -30,9 +33,9 @@ def _origin(value: str) -> None:
 
 class ProfileSchema(Schema):
     slug = fields.String(dump_only=True)
-    name = fields.String(validate=validate.Length(min=1, max=200))
+    name = Line(validate=validate.Length(min=1, max=200))
     email = fields.Email()
-    bio = fields.String(validate=validate.Length(max=5000))
+    bio = Text(validate=validate.Length(max=5000))
     avatar_url = fields.Url(allow_none=True, schemes={"http", "https"})
     timezone = TimeZone()
     brand_color = fields.String(allow_none=True, validate=validate.Regexp(r"^#[0-9a-fA-F]{6}$", error="Use a colour like #1a73e8."))
@@ -58,15 +61,15 @@ class ServiceSchema(Schema):
     """A service as the expert sees and edits it."""
 
     slug = fields.String(required=True, validate=validate.Regexp(SLUG_RE, error="Use lowercase letters, digits and dashes."))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.String(validate=validate.Length(max=5000))
+    name = Line(required=True, validate=validate.Length(min=1, max=200))
+    description = Text(validate=validate.Length(max=5000))
     kind = fields.String(validate=validate.OneOf(SERVICE_KINDS))
     duration_minutes = fields.Integer(required=True, strict=True, validate=validate.Range(min=5, max=24 * 60))
     price = fields.Nested(Money, allow_none=True)
     deposit = fields.Nested(Money, allow_none=True, metadata={
         "description": "Paid online when booking; the rest is due as the expert says (outside, or by card later)"})
     payment_options = fields.List(fields.String(validate=validate.OneOf(PAYMENT_OPTIONS)))
-    outside_payment_instructions = fields.String(validate=validate.Length(max=5000))
+    outside_payment_instructions = Text(validate=validate.Length(max=5000))
     location = fields.Nested(LocationSchema)
     visibility = fields.String(validate=validate.OneOf(VISIBILITIES))
     capacity = fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000))
@@ -78,7 +81,7 @@ class ServiceSchema(Schema):
     daily_limit = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=1000))
     hold_minutes = fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 60))
     policy = fields.Nested(PolicySchema)
-    confirmation_note = fields.String(validate=validate.Length(max=5000))
+    confirmation_note = Text(validate=validate.Length(max=5000))
     outside_payment_status = fields.String(validate=validate.OneOf(("confirmed", "pending")),
                                            metadata={"description": "What a booking paid outside Kairos starts as"})
     reminder_hours = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=24 * 14))
@@ -105,7 +108,7 @@ class ServicesEnvelope(Schema):
 
 
 class OverrideSchema(Schema):
-    date = fields.Date(required=True)
+    date = Day(required=True)
     intervals = Intervals(required=True)
 
 
@@ -181,7 +184,7 @@ class LeadsEnvelope(Schema):
 class MiniDayCreate(Schema):
     """One mini-session day: Kairos cuts it into single-seat slots."""
 
-    date = fields.Date(required=True)
+    date = Day(required=True)
     start_time = fields.String(required=True)
     end_time = fields.String(required=True)
     slot_minutes = fields.Integer(strict=True, validate=validate.Range(min=5, max=24 * 60))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from backend.schemas.common import SLUG_RE, Instant
+from backend.schemas.common import SLUG_RE, Instant, Line, Text
 
 
 class PayConfirmInput(Schema):
@@ -14,12 +14,12 @@ class PayConfirmInput(Schema):
 
 
 class MarkPaidInput(Schema):
-    note = fields.String(load_default="", validate=validate.Length(max=2000),
+    note = Text(load_default="", validate=validate.Length(max=2000),
                          metadata={"description": "What the expert received (e.g. 'bank transfer 12 May')"})
 
 
 class PackageGrantInput(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Line(required=True, validate=validate.Length(min=1, max=200))
     services = fields.List(fields.String(validate=validate.Regexp(SLUG_RE)), load_default=list,
                            metadata={"description": "Slugs of the services the credits pay for; empty: all"})
     credits = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=1000))
@@ -28,7 +28,7 @@ class PackageGrantInput(Schema):
 
 class PackageClientInput(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=320))
-    name = fields.String(load_default="", validate=validate.Length(max=200))
+    name = Line(load_default="", validate=validate.Length(max=200))
 
 
 class PackageGrantForEmailInput(PackageGrantInput):

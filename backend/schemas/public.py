@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from backend.schemas.clients import PackagePlanOut
-from backend.schemas.common import MAX_SLOT_RANGE_DAYS, LocationSchema, Money, QuestionSchema, SeriesDate, TimeZone
+from backend.schemas.common import MAX_SLOT_RANGE_DAYS, Day, LocationSchema, Money, QuestionSchema, SeriesDate, TimeZone
 
 
 class PublicServiceSchema(Schema):
@@ -38,8 +38,8 @@ class PublicExpertSchema(Schema):
 
 
 class SlotsQuery(Schema):
-    start = fields.Date(required=True)
-    end = fields.Date(required=True)
+    start = Day(required=True)
+    end = Day(required=True)
     timezone = TimeZone(required=True)
     include_full = fields.Boolean(load_default=False, metadata={
         "description": "Also list full sessions (seats_left 0), whose waitlist a client may join"})

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import SlotUnavailable, ValidationError
 from backend.models import Service, ServiceSession
+from backend.plain_text import CONTROL_RE
 
 
 @dataclass
@@ -47,6 +48,8 @@ def answer_errors(questions: list[dict[str, Any]], answers: dict[str, Any]) -> d
             errors[f"answers.{qid}"] = ["Answer with text."]
         elif isinstance(value, str) and len(value) > 5000:
             errors[f"answers.{qid}"] = ["Keep the answer under 5000 characters."]
+        elif isinstance(value, str) and CONTROL_RE.search(value):
+            errors[f"answers.{qid}"] = ["Remove the control characters from this answer."]
         elif q.get("type") == "select" and value and value not in q.get("options", []):
             errors[f"answers.{qid}"] = ["Choose one of the options."]
     return errors
