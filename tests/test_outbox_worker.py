@@ -37,13 +37,15 @@ def _book_some(client, n: int) -> list[dict]:
 
 
 def _queue_copies(app, n: int) -> None:
-    """``n`` more copies of the first email row (a quick way to have many messages due at once)."""
+    """``n`` more copies of the first email row, each to its own address (a quick way to have many messages
+    due at once: copies to one address would go out one after the other, in order)."""
     from backend.extensions import db
     from backend.outbox import enqueue
     first = outbox(app, kind="email")[0]
     with app.app_context():
-        for _ in range(n):
-            enqueue(db.session, "email", first["topic"], first["payload"], expert_id=None)
+        for i in range(n):
+            enqueue(db.session, "email", first["topic"], {**first["payload"], "to": f"copy{i}@example.com"},
+                    expert_id=None)
         db.session.commit()
 
 
