@@ -15,9 +15,10 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 from tests.live import free_port
 
@@ -70,7 +71,7 @@ class WorkerProcess:
             except queue.Empty:
                 assert self.proc is not None
                 if self.proc.poll() is not None and self.lines.empty():
-                    raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n" + self.log())
+                    raise AssertionError(f"{self.name} exited with {self.proc.returncode}:\n" + self.log()) from None
 
     def log(self) -> str:
         while not self.lines.empty():
@@ -120,6 +121,7 @@ class WebhookReceiver:
     hold_nth: int | None = None  # hold the nth request (1-based) until ``release`` is set
     held: threading.Event = field(default_factory=threading.Event)     # set when the held request arrived
     release: threading.Event = field(default_factory=threading.Event)  # set to let it go on
+    arrivals: int = 0
     deliveries: list[Delivery] = field(default_factory=list)
     processed: list[str] = field(default_factory=list)  # event ids accepted (processed), in order
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -133,8 +135,8 @@ class WebhookReceiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 event = json.loads(body)
                 with receiver._lock:
-                    number = len(receiver.deliveries) + 1
-                    hold = receiver.hold_nth == number
+                    receiver.arrivals += 1
+                    hold = receiver.hold_nth == receiver.arrivals
                 if hold:
                     receiver.held.set()
                     receiver.release.wait(DEADLINE_SECONDS)
