@@ -187,3 +187,82 @@ def subscribe(client, headers: dict[str, str], url: str, events: list[str] | Non
                            json={"url": url, "events": list(events or EVENT_TYPES)})
     assert response.status_code == 201, response.get_json()
     return response.get_json()["webhook"]["secret"]
+
+
+class StripeLink:
+    """The network path from Kairos to Stripe: an HTTP relay in front of localstripe whose port can stop
+    answering (connection refused, as a stopped Stripe's) and answer again on the same port.
+
+    localstripe itself keeps running because it keeps its state in memory only (a restart would forget
+    the customer, the card and any charge, and its state file is shared by every instance on the machine).
+    ``cut(method, path)`` brings the link down at the moment Kairos makes that call: before it reaches
+    Stripe (nothing charged), or with ``after_stripe=True`` once Stripe has acted on it, the answer lost.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.requests: list[tuple[str, str]] = []
+        self.cut_requests: list[tuple[str, str]] = []
+        self._cut: tuple[str, str, bool] | None = None
+        self._server: ThreadingHTTPServer | None = None
+        self._lock = threading.Lock()
+
+    def cut(self, method: str, path: str, *, after_stripe: bool = False) -> None:
+        self._cut = (method, path, after_stripe)
+
+    def up(self) -> StripeLink:
+        link = self
+
+        class Relay(BaseHTTPRequestHandler):
+            # HTTP/1.0: one request per connection, so a retry always opens a new one (refused when down).
+            def _relay(self) -> None:
+                import urllib.error
+                import urllib.request
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                method, path = self.command, self.path
+                with link._lock:
+                    link.requests.append((method, path))
+                    cut = link._cut if link._cut and (method, path.split("?")[0]) == link._cut[:2] else None
+                    if cut:
+                        link._cut = None
+                        link.cut_requests.append((method, path))
+                if cut and not cut[2]:
+                    link.down()  # Stripe is gone before the call reaches it
+                    return  # the connection closes without an answer
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                request = urllib.request.Request(link.upstream + path, data=body or None, method=method,
+                                                 headers=headers)
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        status, content_type, answer = response.status, response.headers.get("Content-Type"), \
+                            response.read()
+                except urllib.error.HTTPError as error:
+                    status, content_type, answer = error.code, error.headers.get("Content-Type"), error.read()
+                if cut:
+                    link.down()  # Stripe acted on the call; its answer never comes back
+                    return
+                self.send_response(status)
+                self.send_header("Content-Type", content_type or "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            do_GET = do_POST = do_DELETE = _relay  # noqa: N815 (http.server's names)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Relay)  # SO_REUSEADDR: the same port again
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._server = server
+        return self
+
+    def down(self) -> None:
+        """Stop listening: from now on a connection to Stripe is refused."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
