@@ -50,6 +50,8 @@ def test_request_id_is_returned(client):
 
 def test_bad_settings_name_the_setting(tmp_path):
     from backend.config import ConfigError, Settings
+    defaults = Settings.from_env({"KAIROS_INSTANCE_DIR": str(tmp_path)})
+    assert (defaults.outbox_retry_seconds, defaults.outbox_lease_seconds) == (60, 300)
     for env, name in [
         ({"KAIROS_DATABASE_URL": "mysql://x"}, "KAIROS_DATABASE_URL"),
         ({"KAIROS_BASE_URL": "not a url"}, "KAIROS_BASE_URL"),
@@ -59,6 +61,8 @@ def test_bad_settings_name_the_setting(tmp_path):
         ({"KAIROS_RATE_LIMITS": "booking=lots"}, "KAIROS_RATE_LIMITS"),
         ({"KAIROS_OUTBOX_IN_PROCESS": "yes"}, "KAIROS_OUTBOX_IN_PROCESS"),
         ({"KAIROS_WEBHOOK_ALLOW_PRIVATE": "true"}, "KAIROS_WEBHOOK_ALLOW_PRIVATE"),
+        ({"KAIROS_OUTBOX_RETRY_SECONDS": "0"}, "KAIROS_OUTBOX_RETRY_SECONDS"),
+        ({"KAIROS_OUTBOX_LEASE_SECONDS": "5m"}, "KAIROS_OUTBOX_LEASE_SECONDS"),
     ]:
         with pytest.raises(ConfigError, match=name):
             Settings.from_env({"KAIROS_INSTANCE_DIR": str(tmp_path), **env})
