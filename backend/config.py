@@ -62,6 +62,10 @@ class Settings:
     calendar_allow_private: bool = False
     #: Minutes between two syncs of each calendar source by ``kairos worker``.
     calendar_sync_minutes: int = 10
+    #: Seconds before the first retry of a failed email or webhook (then doubling, capped at 6 hours).
+    outbox_retry_seconds: int = 60
+    #: Seconds a worker holds a message it claimed before another worker may take it (longer than one delivery).
+    outbox_lease_seconds: int = 300
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -112,6 +116,10 @@ class Settings:
             calendar_allow_private=(_flag(env, "KAIROS_CALENDAR_ALLOW_PRIVATE")
                                     or _flag(env, "KAIROS_WEBHOOK_ALLOW_PRIVATE")),
             calendar_sync_minutes=_minutes(env, "KAIROS_CALENDAR_SYNC_MINUTES", 10),
+            outbox_retry_seconds=_seconds(env, "KAIROS_OUTBOX_RETRY_SECONDS", 60, most=3600),
+            # At least a minute more than the longest delivery (SMTP 30 s, webhooks 10 s) in production;
+            # tests of a killed worker shorten it.
+            outbox_lease_seconds=_seconds(env, "KAIROS_OUTBOX_LEASE_SECONDS", 300, most=3600),
         )
 
 
@@ -144,6 +152,14 @@ def _minutes(env: Mapping[str, str], name: str, default: int) -> int:
     value = env.get(name, "").strip() or str(default)
     if not value.isdigit() or not 1 <= int(value) <= 1440:
         raise ConfigError(f"{name} must be a whole number of minutes from 1 to 1440")
+    return int(value)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int, *, most: int) -> int:
+    """A whole number of seconds from 1 to ``most``."""
+    value = env.get(name, "").strip() or str(default)
+    if not value.isdigit() or not 1 <= int(value) <= most:
+        raise ConfigError(f"{name} must be a whole number of seconds from 1 to {most}")
     return int(value)
 
 

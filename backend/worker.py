@@ -11,9 +11,16 @@ transaction open:
 
 A claimed row is invisible to other workers until its lease ends; a worker that dies
 mid-send leaves it to be retried after the lease (at-least-once: webhook receivers
-de-duplicate by event id, emails keep a stable Message-ID). Failures back off
-exponentially with jitter; after ``MAX_ATTEMPTS`` a row is ``parked``: kept, listed
-for the expert and retriable, never dropped.
+de-duplicate by event id, emails keep a stable Message-ID). Before each message of a batch
+the worker renews that message's lease, on the condition that the lease is still the one it
+took: a batch that outlived its lease is not sent twice, the rows another worker took over are
+skipped. Failures back off exponentially with jitter (``KAIROS_OUTBOX_RETRY_SECONDS``); after
+``MAX_ATTEMPTS`` a row is ``parked``: kept, listed for the expert and retriable, never dropped.
+
+Per booking and destination, messages go out in the order they were written: a message is
+not claimed while an earlier one of the same booking to the same webhook endpoint (or the
+same email address) is still pending, including one waiting for its retry, so a receiver never
+gets ``booking.cancelled`` before the ``booking.created`` it follows.
 """
 from __future__ import annotations
 
@@ -28,9 +35,9 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from flask import Flask, current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from backend import notifications
 from backend.calendars import delivery as calendar_delivery
@@ -48,9 +55,9 @@ from backend.types import utcnow
 log = logging.getLogger("kairos.worker")
 
 MAX_ATTEMPTS = 10  # with BASE_DELAY below: about 8.5 hours of trying before a message is parked
-BASE_DELAY = timedelta(seconds=60)
+BASE_DELAY = timedelta(seconds=60)  # the default of KAIROS_OUTBOX_RETRY_SECONDS
 MAX_DELAY = timedelta(hours=6)
-LEASE = timedelta(minutes=5)  # longer than any single delivery (SMTP and HTTP time out well before)
+LEASE = timedelta(minutes=5)  # the default of KAIROS_OUTBOX_LEASE_SECONDS: longer than any single delivery
 SMTP_TIMEOUT_SECONDS = 30
 POLL_SECONDS = 1.0
 REMINDER_EVERY_SECONDS = 60.0
@@ -65,25 +72,41 @@ class PermanentError(Exception):
     """Retrying cannot help (the booking or the endpoint is gone): park at once."""
 
 
-def backoff(attempts: int) -> timedelta:
+def backoff(attempts: int, base: timedelta = BASE_DELAY) -> timedelta:
     """Delay before the next try after ``attempts`` failed ones: doubling, capped, with ±20% jitter
     so a recovering SMTP server is not hit by every message in the same second."""
-    delay = min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+    delay = min(base * (2 ** max(attempts - 1, 0)), MAX_DELAY)
     return delay * random.uniform(0.8, 1.2)
 
 
 # --- claiming -------------------------------------------------------------------------------
 
 def _due(now: datetime):
-    return (OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+    return (OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now, ~_earlier_one_pending())
 
 
-def claim(session: Session, now: datetime, limit: int) -> list[int]:
-    """Take up to ``limit`` due rows for this worker (leased until ``now + LEASE``); return their ids.
+def _earlier_one_pending():
+    """True for a row with an older pending row of the same booking, kind and destination (the webhook
+    endpoint, or the email address): it waits its turn. Rows without a booking (account emails,
+    waitlist offers) and calendar rows (which converge on the booking as it is) never wait."""
+    earlier = aliased(OutboxMessage)
+
+    def key(row, name: str):
+        return row.payload[name].as_string()
+    same_destination = or_(
+        and_(OutboxMessage.kind == "webhook", key(earlier, "endpoint_id") == key(OutboxMessage, "endpoint_id")),
+        and_(OutboxMessage.kind == "email", key(earlier, "to") == key(OutboxMessage, "to")))
+    # Pending rows are few next to sent ones, and ix_outbox_due starts with the status.
+    return exists().where(earlier.status == "pending", earlier.id < OutboxMessage.id, earlier.kind == OutboxMessage.kind,
+                          key(earlier, "booking_id") == key(OutboxMessage, "booking_id"), same_destination)
+
+
+def claim(session: Session, now: datetime, limit: int, lease: timedelta = LEASE) -> list[int]:
+    """Take up to ``limit`` due rows for this worker (leased until ``now + lease``); return their ids.
 
     Leaves the claiming transaction open; the caller commits it.
     """
-    lease_until = now + LEASE
+    lease_until = now + lease
     if session.get_bind().dialect.name == "postgresql":
         rows = session.scalars(select(OutboxMessage).where(*_due(now)).order_by(OutboxMessage.next_attempt_at)
                                .limit(limit).with_for_update(skip_locked=True)).all()
@@ -134,24 +157,46 @@ def _release(session: Session, ids: list[int], now: datetime) -> None:
 def _deliver_due(session: Session, now: datetime, limit: int, stop: threading.Event | None = None) -> int:
     settings = current_app.config["KAIROS"]
     links = links_for(settings)
+    lease = timedelta(seconds=settings.outbox_lease_seconds)
+    started = time.monotonic()
     try:
-        ids = claim(session, now, limit)
+        ids = claim(session, now, limit, lease)
         session.commit()
     except Exception:
         session.rollback()
         raise
+    held = now + lease  # the lease every claimed row carries, which says they are still ours
     for index, message_id in enumerate(ids):
         if stop is not None and stop.is_set():
             _release(session, ids[index:], now)
             return index
-        _deliver_one(session, message_id, now, links, settings)
+        # The same clock as ``now`` (tests pass their own), moved on by the time this batch has taken.
+        renewed = now + timedelta(seconds=time.monotonic() - started) + lease
+        _deliver_one(session, message_id, now, links, settings, held=held, renewed=renewed)
     return len(ids)
 
 
-def _deliver_one(session: Session, message_id: int, now: datetime, links: Links, settings: Any) -> None:
+def _renew_lease(session: Session, message_id: int, held: datetime, renewed: datetime) -> bool:
+    """Extend this message's lease to ``renewed`` if it is still the one we took (``held``).
+
+    False when the batch outlived the lease and another worker claimed the row (or it was acted on):
+    then it is theirs, and sending it here too would deliver it twice.
+    """
+    result = session.execute(update(OutboxMessage).where(
+        OutboxMessage.id == message_id, OutboxMessage.status == "pending", OutboxMessage.next_attempt_at == held)
+        .values(next_attempt_at=renewed).execution_options(synchronize_session=False))
+    session.commit()
+    return result.rowcount == 1
+
+
+def _deliver_one(session: Session, message_id: int, now: datetime, links: Links, settings: Any, *,
+                 held: datetime | None = None, renewed: datetime | None = None) -> None:
     error: str | None = None
     attempts = MAX_ATTEMPTS  # if the row cannot even be read, park it rather than loop on it
     try:
+        if held is not None and renewed is not None and not _renew_lease(session, message_id, held, renewed):
+            log.info("outbox lease lost to another worker", extra={"outbox_id": message_id})
+            return
         row = session.get(OutboxMessage, message_id)
         if row is None or row.status != "pending":
             session.rollback()
@@ -174,7 +219,8 @@ def _deliver_one(session: Session, message_id: int, now: datetime, links: Links,
         values = {"status": "parked", "last_error": error}
         log.warning("outbox message parked", extra={"outbox_id": message_id, "error": error})
     else:
-        values = {"next_attempt_at": now + backoff(attempts), "last_error": error}
+        values = {"next_attempt_at": now + backoff(attempts, timedelta(seconds=settings.outbox_retry_seconds)),
+                  "last_error": error}
         log.info("outbox delivery failed, will retry", extra={"outbox_id": message_id, "error": error})
     # Only a row still pending is updated: an expert may have acted on it meanwhile.
     session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")

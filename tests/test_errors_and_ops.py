@@ -50,6 +50,8 @@ def test_request_id_is_returned(client):
 
 def test_bad_settings_name_the_setting(tmp_path):
     from backend.config import ConfigError, Settings
+    defaults = Settings.from_env({"KAIROS_INSTANCE_DIR": str(tmp_path)})
+    assert (defaults.outbox_retry_seconds, defaults.outbox_lease_seconds) == (60, 300)
     for env, name in [
         ({"KAIROS_DATABASE_URL": "mysql://x"}, "KAIROS_DATABASE_URL"),
         ({"KAIROS_BASE_URL": "not a url"}, "KAIROS_BASE_URL"),
@@ -59,6 +61,8 @@ def test_bad_settings_name_the_setting(tmp_path):
         ({"KAIROS_RATE_LIMITS": "booking=lots"}, "KAIROS_RATE_LIMITS"),
         ({"KAIROS_OUTBOX_IN_PROCESS": "yes"}, "KAIROS_OUTBOX_IN_PROCESS"),
         ({"KAIROS_WEBHOOK_ALLOW_PRIVATE": "true"}, "KAIROS_WEBHOOK_ALLOW_PRIVATE"),
+        ({"KAIROS_OUTBOX_RETRY_SECONDS": "0"}, "KAIROS_OUTBOX_RETRY_SECONDS"),
+        ({"KAIROS_OUTBOX_LEASE_SECONDS": "5m"}, "KAIROS_OUTBOX_LEASE_SECONDS"),
     ]:
         with pytest.raises(ConfigError, match=name):
             Settings.from_env({"KAIROS_INSTANCE_DIR": str(tmp_path), **env})
@@ -118,7 +122,8 @@ def test_a_browser_on_a_broken_page_link_gets_a_page_and_the_api_keeps_the_envel
 def test_healthz_reports_the_database_the_schema_and_the_outbox(app, client, expert):
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok" and body["database"] == "ok" and body["migrations"] == "current"
-    assert body["outbox"] == {"due": 0, "parked": 0, "oldest_due_seconds": 0}
+    assert body["outbox"] == {"due": 0, "parked": 0, "oldest_due_seconds": 0, "pending": 0, "retrying": 0,
+                              "oldest_pending_seconds": 0}
     # A stopped worker shows as a backlog: messages due for a while, and parked ones.
     from datetime import timedelta
 
@@ -134,6 +139,7 @@ def test_healthz_reports_the_database_the_schema_and_the_outbox(app, client, exp
         db.session.commit()
     outbox = client.get("/healthz").get_json()["outbox"]
     assert outbox["due"] == 1 and outbox["parked"] == 1 and 290 <= outbox["oldest_due_seconds"] <= 400
+    assert outbox["pending"] == 1 and outbox["retrying"] == 0  # never tried yet: nothing failed
     # A deploy that forgot `kairos migrate` is not ready, and says what to do.
     from sqlalchemy import text
 

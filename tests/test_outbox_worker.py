@@ -37,13 +37,15 @@ def _book_some(client, n: int) -> list[dict]:
 
 
 def _queue_copies(app, n: int) -> None:
-    """``n`` more copies of the first email row (a quick way to have many messages due at once)."""
+    """``n`` more copies of the first email row, each to its own address (a quick way to have many messages
+    due at once: copies to one address would go out one after the other, in order)."""
     from backend.extensions import db
     from backend.outbox import enqueue
     first = outbox(app, kind="email")[0]
     with app.app_context():
-        for _ in range(n):
-            enqueue(db.session, "email", first["topic"], first["payload"], expert_id=None)
+        for i in range(n):
+            enqueue(db.session, "email", first["topic"], {**first["payload"], "to": f"copy{i}@example.com"},
+                    expert_id=None)
         db.session.commit()
 
 
@@ -126,6 +128,34 @@ def test_a_claimed_message_is_invisible_to_other_workers(app, client, expert, sm
     assert deliver_due(app, now=now) == 0 and smtp.messages == []
     assert deliver_due(app, now=now + LEASE + timedelta(seconds=1)) == 2  # the first worker died: retried
     assert len(smtp.messages) == 2
+
+
+def test_a_batch_that_outlived_its_lease_does_not_send_what_another_worker_took_over(app, client, expert, smtp):
+    """A slow batch (fifty 10-second webhooks) can outlast the lease: another worker then claims its tail.
+    The first worker renews each message's lease before sending it, only if the lease is still its own."""
+    from sqlalchemy.orm import Session
+
+    from backend.extensions import db
+    from backend.links import links_for
+    from backend.worker import LEASE, _deliver_one, claim, deliver_due
+    _book_some(client, 1)
+    now = _now()
+    with app.app_context():
+        with Session(db.engine) as slow:
+            mine = claim(slow, now, 10)
+            slow.commit()
+            assert len(mine) == 2
+            # The lease ran out while the slow worker was busy: another worker claims both (and is sending).
+            with Session(db.engine) as other:
+                assert sorted(claim(other, now + LEASE + timedelta(seconds=1), 10)) == sorted(mine)
+                other.commit()
+            settings = app.config["KAIROS"]
+            for message_id in mine:  # the slow worker reaches them at last: no longer its own, not sent
+                _deliver_one(slow, message_id, now, links_for(settings), settings, held=now + LEASE,
+                             renewed=now + 2 * LEASE)
+    assert smtp.messages == [] and {r["status"] for r in outbox(app)} == {"pending"}
+    assert deliver_due(app, now=now + 3 * LEASE) == 2  # (the other worker died too) sent after its lease, once
+    assert len(smtp.messages) == 2 and {r["status"] for r in outbox(app)} == {"sent"}
 
 
 def test_skip_locked_on_postgresql(app, client, expert, smtp, database_url):

@@ -3,7 +3,9 @@
 ``/healthz`` says whether this process can serve bookings: the database answers and its schema is
 the one this code expects (a deploy that forgot ``kairos migrate`` is not ready). It also reports
 the outbox backlog, which is how a stopped ``kairos worker`` shows itself before clients notice
-missing emails; a backlog alone does not make the process unready. ``calendars.failing`` counts the
+missing emails, and how a mail server or webhook receiver that is down shows itself (``pending``,
+``retrying``: messages waiting for their next try are not due); a backlog alone does not make the
+process unready. ``calendars.failing`` counts the
 experts' calendar sources whose last sync failed.
 """
 from __future__ import annotations
@@ -63,8 +65,15 @@ def _check_database(report: dict[str, Any]) -> bool:
         OutboxMessage.status == "parked"))
     oldest = db.session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
         OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now))
+    # ``due`` alone would read 0 while SMTP is down: failed messages wait for their next try in the
+    # future. ``pending`` counts everything not yet delivered, ``retrying`` those that failed at least once.
+    pending, retrying, first_written = db.session.execute(select(
+        func.count(), func.count(OutboxMessage.last_error), func.min(OutboxMessage.created_at))
+        .where(OutboxMessage.status == "pending")).one()
     report["outbox"] = {"due": due, "parked": parked,
-                        "oldest_due_seconds": int((now - oldest).total_seconds()) if oldest else 0}
+                        "oldest_due_seconds": int((now - oldest).total_seconds()) if oldest else 0,
+                        "pending": pending, "retrying": retrying,
+                        "oldest_pending_seconds": int((now - first_written).total_seconds()) if first_written else 0}
     # Failing calendars keep their last busy times, so they do not make the process unready.
     report["calendars"] = {"failing": calendar_sync.failing_count(db.session())}
     return True
