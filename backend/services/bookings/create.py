@@ -105,6 +105,8 @@ def _book(db: Session, read: Target, req: BookingRequest, now: datetime, links: 
     # Every value the answer and the emails show is set here: nothing is read back after the INSERT.
     booking = Booking(
         id=public_id("bk"), expert=expert, service=service, client=client, session=session,
+        # The ids too: payment options read them before the flush (a package's credits are the client's).
+        expert_id=expert.id, service_id=service.id, client_id=client.id, session_id=session.id if session else None,
         start=start, end=end,
         buffer_before_minutes=service.buffer_before_minutes, buffer_after_minutes=service.buffer_after_minutes,
         timezone=req.timezone, status=status,
@@ -121,6 +123,7 @@ def _book(db: Session, read: Target, req: BookingRequest, now: datetime, links: 
                         data={"status": status, "start": iso_utc(start)}, at=now))
     options.on_created(db, booking, now, req.package_id)  # a package credit, under the same lock
     if offer is not None:
+        db.flush()  # the booking first: the entry points at it (no relationship tells the flush so)
         waitlist.mark_booked(db, offer, booking)
     # A client new to the expert has no lead yet; a known client's was read with them.
     touch_lead(db, expert, client, service, booked=status == BookingStatus.CONFIRMED,
