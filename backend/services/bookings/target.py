@@ -17,9 +17,10 @@ so it sees every booking committed before the lock was ours).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from backend import notifications
@@ -44,6 +45,25 @@ class Target:
     outlets: bool = True    # the expert has a webhook endpoint or a write-back calendar (notifications)
 
 
+@cache
+def _statement(with_client: bool, with_key: bool) -> Any:
+    """The query, built once per shape with bound parameters (building it costs about as much as running it)."""
+    stmt: Any = (select(Service, Expert, Availability, notifications.outlets_exist(Expert.id))
+            .join(Expert, Expert.id == Service.expert_id)
+            .outerjoin(Availability, Availability.expert_id == Expert.id)
+            .where(Expert.slug == bindparam("expert_slug"), Service.slug == bindparam("service_slug")))
+    if with_client:
+        stmt = (stmt.add_columns(Client, Lead)
+                .outerjoin(Client, and_(Client.expert_id == Expert.id, Client.email_key == bindparam("email_key")))
+                .outerjoin(Lead, and_(Lead.expert_id == Expert.id, Lead.client_id == Client.id,
+                                      Lead.service_id == Service.id)))
+    if with_key:
+        stmt = stmt.add_columns(IdempotencyRecord).outerjoin(IdempotencyRecord, and_(
+            IdempotencyRecord.scope == idempotency.booking_scope_sql(Expert.id, Service.id),
+            IdempotencyRecord.key_hash == bindparam("key_hash")))
+    return stmt
+
+
 def read_target(db: Session, expert_slug: str, service_slug: str, *, email: str | None,
                 key_hash: str | None) -> Target:
     """The expert and service a client books, and what the booking will need of them, in one query.
@@ -53,20 +73,13 @@ def read_target(db: Session, expert_slug: str, service_slug: str, *, email: str 
     archived service. The availability row lands in the session, where ``services/slots`` finds it
     without a statement.
     """
-    stmt = (select(Service, Expert, Availability, notifications.outlets_exist(Expert.id))
-            .join(Expert, Expert.id == Service.expert_id)
-            .outerjoin(Availability, Availability.expert_id == Expert.id)
-            .where(Expert.slug == expert_slug, Service.slug == service_slug))
+    params = {"expert_slug": expert_slug, "service_slug": service_slug}
     if email is not None:
-        stmt = (stmt.add_columns(Client, Lead)
-                .outerjoin(Client, and_(Client.expert_id == Expert.id, Client.email_key == email_key(email)))
-                .outerjoin(Lead, and_(Lead.expert_id == Expert.id, Lead.client_id == Client.id,
-                                      Lead.service_id == Service.id)))
+        params["email_key"] = email_key(email)
     if key_hash is not None:
-        stmt = stmt.add_columns(IdempotencyRecord).outerjoin(IdempotencyRecord, and_(
-            IdempotencyRecord.scope == idempotency.booking_scope_sql(Expert.id, Service.id),
-            IdempotencyRecord.key_hash == key_hash))
-    row = db.execute(stmt).first()
+        params["key_hash"] = key_hash
+    stmt = _statement(email is not None, key_hash is not None)
+    row = db.execute(stmt, params).first()
     if row is None:
         if db.scalar(select(Expert.id).where(Expert.slug == expert_slug)) is None:
             raise NotFound(f"No expert '{expert_slug}'.")
