@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from backend.errors import NotAllowed, NotFound
@@ -21,6 +21,16 @@ def enqueue(db: Session, kind: str, topic: str, payload: dict[str, Any], *, expe
                             attempts=0)
     db.add(message)
     return message
+
+
+def enqueue_many(db: Session, rows: list[dict[str, Any]]) -> None:
+    """Add several messages (``kind``, ``topic``, ``payload``, ``expert_id``, optional ``dedupe_key``) in one
+    INSERT: a booking's emails cost one statement, not one each. Nothing reads them back in the
+    transaction (the worker picks them up once it commits)."""
+    if rows:
+        # The table's INSERT, not the ORM's: one executemany, no objects to track.
+        db.execute(insert(OutboxMessage.__table__), [{"status": "pending", "attempts": 0, "dedupe_key": None, **row}
+                                                     for row in rows])
 
 
 def list_messages(db: Session, expert_id: int, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:

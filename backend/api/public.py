@@ -7,7 +7,7 @@ from flask import jsonify, request
 from flask_smorest import Blueprint
 
 from backend import places
-from backend.api.client_auth import signed_in_client
+from backend.api.client_auth import bearer_token, signed_in_client
 from backend.errors import ValidationError
 from backend.extensions import db
 from backend.links import app_links
@@ -65,11 +65,16 @@ def visible_service(expert: str, service: str):
     (401 ``sign_in_required``, before anything of it is said)."""
     found_expert = experts.get_expert(db.session, expert)
     found = experts.get_service(db.session, found_expert, service)
+    require_visible(found_expert, found)
+    return found_expert, found
+
+
+def require_visible(found_expert, found) -> None:
+    """SignInRequired unless ``found`` may be shown to this request (clients-only needs a signed-in client)."""
     if found.visibility == "clients" or (
             found.visibility == "unlisted" and collections.behind_clients_only(db.session, found_expert, "service",
                                                                                found.slug)):
         client_auth.require_client(db.session, found_expert, signed_in_client(found_expert))
-    return found_expert, found
 
 
 @blp.route("/experts/<expert>")
@@ -123,9 +128,15 @@ def get_slots(expert: str, service: str, start, end, timezone: str, include_full
 @blp.alt_response(422, description="validation_error")
 def create_booking(data: dict, expert: str, service: str):
     """Book a time (or a session) of a service for a client. Honours ``Idempotency-Key``."""
-    found_expert, found = visible_service(expert, service)
-    signed_in = signed_in_client(found_expert)
     given = data.get("client") or {}
+    raw_key = request.headers.get("Idempotency-Key")
+    # One query for the expert, the service and what the booking needs of them (services/bookings/target);
+    # the client is looked up by the body's email unless a bearer token may name another.
+    read = bookings.read_target(db.session, expert, service, key_hash=idempotency.hash_key(raw_key),
+                                email=given.get("email") if bearer_token() is None else None)
+    found_expert, found = read.expert, read.service
+    require_visible(found_expert, found)
+    signed_in = signed_in_client(found_expert)
     if signed_in is None and not given:
         raise ValidationError(fields={"client": ["Enter your name and email, or sign in."]})
     if signed_in is not None:  # the booking belongs to the signed-in client, whatever the body says
@@ -134,7 +145,7 @@ def create_booking(data: dict, expert: str, service: str):
         raise ValidationError(fields={"card": ["Sign in and pay online to use a saved card."]})
     if data.get("card") and signed_in is not None:  # checked with Stripe before anything is held
         cards.require_saved_card(db.session, signed_in, data["card"])
-    key = idempotency.make_key(f"booking:{found_expert.id}:{found.id}", request.headers.get("Idempotency-Key"),
+    key = idempotency.make_key(idempotency.booking_scope(found_expert.id, found.id), raw_key,
                                request.get_json(silent=True))
     req = bookings.BookingRequest(
         timezone=data["timezone"], start=data.get("start"), session_id=data.get("session"),
@@ -144,7 +155,8 @@ def create_booking(data: dict, expert: str, service: str):
         coupon=data.get("coupon"), waitlist_token=data.get("waitlist"),
         package_id=data.get("package"),
     )
-    answer = bookings.create_booking(db.session, found_expert, found, req, now=utcnow(), links=app_links(), key=key)
+    answer = bookings.create_booking(db.session, found_expert, found, req, now=utcnow(), links=app_links(), key=key,
+                                     read=read)
     db.session.commit()  # the booking's unit ends here, releasing the expert's lock
     if data.get("card") and signed_in is not None:  # one click: charge the saved card (units of its own)
         status, body = saved_card.pay_new_booking(db.session, answer, signed_in, data["card"], utcnow())

@@ -18,13 +18,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
 from backend.calendars import writeback
-from backend.models import Booking, OutboxMessage, WebhookEndpoint
+from backend.models import Booking, CalendarSource, OutboxMessage, WebhookEndpoint
 from backend.notifications import webhooks
-from backend.outbox import enqueue
+from backend.outbox import enqueue, enqueue_many
 from backend.timeutil import iso_utc
 from backend.views.bookings import booking_view
 
@@ -43,13 +43,27 @@ EVENT_WEBHOOKS = {
 WRITEBACK_EVENTS = ("created", "confirmed", "rescheduled", "cancelled", "payment_succeeded")
 
 
+def outlets_exist(expert_id: Any) -> ColumnElement[bool]:
+    """SQL: whether the expert has an active webhook endpoint or a write-back calendar, for a caller's own
+    query (a booking reads it with its service, before the lock); without either, ``booking_event(outlets=False)``
+    looks neither up."""
+    return or_(exists().where(WebhookEndpoint.expert_id == expert_id, WebhookEndpoint.active.is_(True)),
+               exists().where(CalendarSource.expert_id == expert_id, CalendarSource.write_bookings.is_(True)))
+
+
 def booking_event(db: Session, booking: Booking, event: str, *, actor: str = "system",
-                  message: str | None = None, previous_start: datetime | None = None) -> None:
+                  message: str | None = None, previous_start: datetime | None = None, outlets: bool = True) -> None:
     """Queue every message a booking event causes, inside the caller's transaction.
 
     ``event`` is one of created, confirmed, rescheduled, cancelled, shared,
-    payment_succeeded, payment_refunded.
+    payment_succeeded, payment_refunded. The emails go in as one INSERT. ``outlets=False``: the caller
+    knows (``outlets_exist``) the expert has no webhook endpoint and no write-back calendar.
     """
+    emails: list[dict[str, Any]] = []
+
+    def queue(topic: str, to: str, **details: Any) -> None:
+        emails.append(_email_row(booking, topic, to, **details))
+
     types = [EVENT_WEBHOOKS[event]] if event in EVENT_WEBHOOKS else []
     expert_to = booking.expert.notification_email or booking.expert.email
     by_expert = actor == "expert"
@@ -57,33 +71,34 @@ def booking_event(db: Session, booking: Booking, event: str, *, actor: str = "sy
     if event in CONFIRMING_EVENTS and booking.status == "confirmed" and _first_confirmation(db, booking, event):
         # The key makes the confirmation once per booking even when a payment path reports it twice
         # (the Stripe webhook and the widget's return both say "paid", or confirmed + payment_succeeded).
-        _email(db, booking, "booking_confirmed", booking.client.email, actor=actor,
-               dedupe_key=_confirmation_key(booking))
+        queue("booking_confirmed", booking.client.email, actor=actor,
+              dedupe_key=_confirmation_key(booking))
         if not by_expert:
             # A session the expert set up was completed by the client (directly, or once paid).
             topic = "expert_booking_completed" if booking.source == "expert" else "expert_booking_created"
-            _email(db, booking, topic, expert_to, actor=actor, message=booking.message or None)
+            queue(topic, expert_to, actor=actor, message=booking.message or None)
         types.append("booking.confirmed")
     elif event == "rescheduled":
         booking.reminder_sent_at = None  # the new time earns its own reminder
         if booking.status == "confirmed":
-            _email(db, booking, "booking_rescheduled", booking.client.email, actor=actor,
-                   previous_start=previous_start)
+            queue("booking_rescheduled", booking.client.email, actor=actor,
+                  previous_start=previous_start)
         if not by_expert:
-            _email(db, booking, "expert_booking_rescheduled", expert_to, actor=actor, previous_start=previous_start)
+            queue("expert_booking_rescheduled", expert_to, actor=actor, previous_start=previous_start)
     elif event == "cancelled" and (booking.source == "expert" or _was_confirmed(db, booking)):
         # An abandoned payment hold that expires was never promised to anyone: no email, only the webhook.
-        _email(db, booking, "booking_cancelled", booking.client.email, actor=actor, message=message)
+        queue("booking_cancelled", booking.client.email, actor=actor, message=message)
         if not by_expert:
-            _email(db, booking, "expert_booking_cancelled", expert_to, actor=actor, message=message)
+            queue("expert_booking_cancelled", expert_to, actor=actor, message=message)
     elif event == "shared":
-        _email(db, booking, "booking_shared", booking.client.email, actor=actor)
+        queue("booking_shared", booking.client.email, actor=actor)
     elif event == "payment_refunded":
-        _email(db, booking, "payment_refunded", booking.client.email, actor=actor)
+        queue("payment_refunded", booking.client.email, actor=actor)
 
-    if types:
+    enqueue_many(db, emails)
+    if types and outlets:
         _webhooks(db, booking, types)
-    if event in WRITEBACK_EVENTS and (booking.status == "confirmed" or event == "cancelled"):
+    if outlets and event in WRITEBACK_EVENTS and (booking.status == "confirmed" or event == "cancelled"):
         writeback.booking_changed(db, booking)  # the expert's write-back calendars follow the booking
 
 
@@ -121,8 +136,15 @@ def _was_confirmed(db: Session, booking: Booking) -> bool:
     return db.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.in_(keys)).limit(1)) is not None
 
 
-def _email(db: Session, booking: Booking, topic: str, to: str, *, actor: str, message: str | None = None,
-           previous_start: datetime | None = None, dedupe_key: str | None = None) -> OutboxMessage:
+def _email(db: Session, booking: Booking, topic: str, to: str, **details: Any) -> OutboxMessage:
+    row = _email_row(booking, topic, to, **details)
+    message = enqueue(db, "email", topic, row["payload"], expert_id=booking.expert_id)
+    message.dedupe_key = row["dedupe_key"]
+    return message
+
+
+def _email_row(booking: Booking, topic: str, to: str, *, actor: str, message: str | None = None,
+               previous_start: datetime | None = None, dedupe_key: str | None = None) -> dict[str, Any]:
     # A snapshot of the event's time and SEQUENCE: a retry after a later change still tells this event.
     payload: dict[str, Any] = {
         "booking_id": booking.id, "to": to, "actor": actor, "status": booking.status,
@@ -133,9 +155,8 @@ def _email(db: Session, booking: Booking, topic: str, to: str, *, actor: str, me
         payload["message"] = message
     if previous_start is not None:
         payload["previous_start"] = iso_utc(previous_start)
-    row = enqueue(db, "email", topic, payload, expert_id=booking.expert_id)
-    row.dedupe_key = dedupe_key
-    return row
+    return {"kind": "email", "topic": topic, "payload": payload, "expert_id": booking.expert_id,
+            "dedupe_key": dedupe_key}
 
 
 def _webhooks(db: Session, booking: Booking, types: list[str]) -> None:

@@ -44,10 +44,12 @@ def after_booking(db: Session, found: tuple[int, dict[str, Any]]) -> tuple[int, 
     """After ``create_booking``'s unit committed: an online booking's answer (new, or replayed for the
     same Idempotency-Key) with its card setup started and a live client secret (never stored)."""
     status, body = found
-    booking_id = (body.get("booking") or {}).get("id")
-    booking = db.get(Booking, booking_id) if booking_id else None
-    if booking is None or status != 201 or booking.payment_option != "online":
-        return found  # only an online booking's answer needs live data (the client secret is never stored)
+    view = body.get("booking") or {}
+    if status != 201 or (view.get("payment") or {}).get("option") != "online":
+        return found  # nothing to read back: only an online booking's answer needs live data
+    booking = db.get(Booking, view.get("id"))  # as it is now (the client secret is never stored)
+    if booking is None or booking.payment_option != "online":
+        return found
     view = dict(body["booking"])
     view["status"], view["payment"] = booking.status, payment_view(booking)
     return status, after_booking_created(db, booking, {**body, "booking": view})

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from backend.errors import NotFound
+from backend.inserts import insert_or_skip
 from backend.models import Client, Expert
+from backend.types import utcnow
+from backend.unread import UNREAD
 
 
 def email_key(email: str) -> str:
@@ -31,13 +34,26 @@ def get_client(db: Session, expert: Expert, client_id: int) -> Client:
     return client
 
 
-def find_or_create_client(db: Session, expert: Expert, name: str, email: str, phone: str | None) -> Client:
-    """The expert's existing client with this email, or a new one (never a duplicate)."""
-    client = db.scalar(select(Client).where(Client.expert_id == expert.id, Client.email_key == email_key(email)))
+def find_or_create_client(db: Session, expert: Expert, name: str, email: str, phone: str | None,
+                          *, found: Client | None = UNREAD) -> Client:
+    """The expert's existing client with this email, or a new one (never a duplicate).
+
+    ``found`` is the client the caller already read (None: there was none then), which saves the
+    look-up; a client created meanwhile by a parallel booking is still found, not duplicated.
+    """
+    client = found
+    if client is UNREAD:
+        client = db.scalar(select(Client).where(Client.expert_id == expert.id, Client.email_key == email_key(email)))
     if client is None:
-        client = Client(expert_id=expert.id, email=email.strip(), email_key=email_key(email), name=name, phone=phone)
+        values = {"expert_id": expert.id, "email": email.strip(), "email_key": email_key(email), "name": name,
+                  "phone": phone, "created_at": utcnow()}
+        new_id = insert_or_skip(db, Client, values, ["expert_id", "email_key"])
+        if new_id is None:  # a parallel booking created them since the caller looked
+            return find_or_create_client(db, expert, name, email, phone)
+        # The row is in the database: hand the session the object without reading it back.
+        client = Client(id=new_id, stripe_customer_id=None, **values)
+        make_transient_to_detached(client)
         db.add(client)
-        db.flush()
     elif phone and not client.phone:
         client.phone = phone
     return client

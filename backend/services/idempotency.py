@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, String, cast, delete, literal, select
 from sqlalchemy.orm import Session
 
 from backend.errors import IdempotencyConflict, ValidationError
 from backend.models import IdempotencyRecord
 from backend.types import utcnow
+from backend.unread import UNREAD
 
 #: Replays are kept this long; then a key may be reused (Stripe keeps them 24 h too).
 RETENTION = timedelta(hours=24)
@@ -29,40 +30,68 @@ class IdempotencyKey:
     request_hash: str
 
 
-def make_key(scope: str, raw_key: str | None, body: Any) -> IdempotencyKey | None:
-    """Build the key from the header value and the parsed request body (None without a header)."""
+def hash_key(raw_key: str | None) -> str | None:
+    """The stored hash of an ``Idempotency-Key`` header value (None without one); ValidationError if malformed."""
     if raw_key is None:
         return None
     raw_key = raw_key.strip()
     if not 1 <= len(raw_key) <= 255:
         raise ValidationError(fields={"Idempotency-Key": ["Use a key of 1 to 255 characters."]})
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return IdempotencyKey(scope, hashlib.sha256(raw_key.encode()).hexdigest(),
-                          hashlib.sha256(canonical.encode()).hexdigest())
+    return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def replay(db: Session, key: IdempotencyKey | None) -> tuple[int, dict[str, Any]] | None:
-    """The stored (status, body) for this key, IdempotencyConflict if the body differs, else None."""
-    if key is None:
+def make_key(scope: str, raw_key: str | None, body: Any) -> IdempotencyKey | None:
+    """Build the key from the header value and the parsed request body (None without a header)."""
+    key_hash = hash_key(raw_key)
+    if key_hash is None:
         return None
-    record = db.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.scope == key.scope, IdempotencyRecord.key_hash == key.key_hash,
-        IdempotencyRecord.created_at > utcnow() - RETENTION))
-    if record is None:
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return IdempotencyKey(scope, key_hash, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def booking_scope(expert_id: int, service_id: int) -> str:
+    """The scope of a booking's key: one expert's service (keys of different experts never meet)."""
+    return f"booking:{expert_id}:{service_id}"
+
+
+def booking_scope_sql(expert_id: Any, service_id: Any) -> ColumnElement[str]:
+    """``booking_scope`` as SQL over two columns, for a caller that reads the record in its own query."""
+    return literal("booking:") + cast(expert_id, String) + literal(":") + cast(service_id, String)
+
+
+def answer_of(record: IdempotencyRecord | None, key: IdempotencyKey | None) -> tuple[int, dict[str, Any]] | None:
+    """The stored (status, body) of ``record`` if it is this key's and still kept, IdempotencyConflict if the
+    body differs, else None (no record, or one past ``RETENTION`` that the next answer replaces)."""
+    if key is None or record is None or record.created_at <= utcnow() - RETENTION:
         return None
     if record.request_hash != key.request_hash:
         raise IdempotencyConflict()
     return record.status_code, record.response
 
 
-def remember(db: Session, key: IdempotencyKey | None, status: int, body: dict[str, Any]) -> None:
-    """Store the answer in the same transaction as what it describes."""
+def replay(db: Session, key: IdempotencyKey | None) -> tuple[int, dict[str, Any]] | None:
+    """The stored (status, body) for this key, IdempotencyConflict if the body differs, else None."""
+    if key is None:
+        return None
+    return answer_of(db.scalar(select(IdempotencyRecord).where(
+        IdempotencyRecord.scope == key.scope, IdempotencyRecord.key_hash == key.key_hash)), key)
+
+
+def remember(db: Session, key: IdempotencyKey | None, status: int, body: dict[str, Any],
+             *, known: IdempotencyRecord | None = UNREAD) -> None:
+    """Store the answer in the same transaction as what it describes (inserted with the caller's flush).
+
+    ``known``: the record of this key the caller read (None: there was none, so nothing to replace).
+    A parallel retry that stores its answer first makes this flush fail on the unique key; the caller
+    then replays that answer.
+    """
     if key is None:
         return
-    db.execute(delete(IdempotencyRecord).where(
-        IdempotencyRecord.scope == key.scope, IdempotencyRecord.key_hash == key.key_hash))
+    if known is not None:  # an expired answer of the same key (or unknown): replaced
+        db.execute(delete(IdempotencyRecord).where(
+            IdempotencyRecord.scope == key.scope, IdempotencyRecord.key_hash == key.key_hash))
     db.add(IdempotencyRecord(scope=key.scope, key_hash=key.key_hash, request_hash=key.request_hash,
-                             status_code=status, response=body))
+                             status_code=status, response=body, created_at=utcnow()))
 
 
 def purge_expired(db: Session, now: datetime | None = None) -> int:

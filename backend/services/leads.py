@@ -12,8 +12,11 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from backend.errors import NotFound
-from backend.models import Booking, Client, Expert, Lead, Service
+from backend.inserts import insert_or_skip
+from backend.models import Booking, Client, Expert, Lead, Service, public_id
 from backend.statuses import LeadStatus
+from backend.types import utcnow
+from backend.unread import UNREAD
 
 
 def list_leads(db: Session, expert: Expert, *, limit: int | None = None,
@@ -37,20 +40,31 @@ def close_lead(db: Session, expert: Expert, lead_id: str) -> Lead:
     return lead
 
 
-def touch_lead(db: Session, expert: Expert, client: Client, service: Service, *, booked: bool) -> Lead:
+def touch_lead(db: Session, expert: Expert, client: Client, service: Service, *, booked: bool,
+               found: Lead | None = UNREAD) -> None:
     """The client's lead for this service, created if new: ``booked`` when the booking is confirmed,
-    reopened when a closed lead's client tries again."""
-    lead = db.scalar(select(Lead).where(Lead.expert_id == expert.id, Lead.client_id == client.id,
-                                        Lead.service_id == service.id))
+    reopened when a closed lead's client tries again.
+
+    ``found`` is the lead the caller already read (None: there was none then); a lead left as it
+    should be costs no statement, a new one a single INSERT.
+    """
+    lead = found
+    if lead is UNREAD:
+        lead = db.scalar(select(Lead).where(Lead.expert_id == expert.id, Lead.client_id == client.id,
+                                            Lead.service_id == service.id))
     if lead is None:
-        lead = Lead(expert_id=expert.id, client_id=client.id, service_id=service.id,
-                    status=LeadStatus.SCHEDULING_IN_PROGRESS)
-        db.add(lead)
+        now = utcnow()
+        status = LeadStatus.BOOKED if booked else LeadStatus.SCHEDULING_IN_PROGRESS
+        values = {"id": public_id("ld"), "expert_id": expert.id, "client_id": client.id, "service_id": service.id,
+                  "status": status, "created_at": now, "updated_at": now}
+        if insert_or_skip(db, Lead, values, ["expert_id", "client_id", "service_id"]) is None:
+            touch_lead(db, expert, client, service, booked=booked)  # a parallel booking created it meanwhile
+        return
     if booked:
-        lead.status = LeadStatus.BOOKED
+        if lead.status != LeadStatus.BOOKED:
+            lead.status = LeadStatus.BOOKED
     elif lead.status == LeadStatus.CLOSED:
         lead.status = LeadStatus.SCHEDULING_IN_PROGRESS
-    return lead
 
 
 def mark_lead_booked(db: Session, booking: Booking) -> None:
