@@ -10,7 +10,14 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from backend import dashboard, input_guard, logs, ratelimit
+from backend import (
+    change_counter,  # noqa: F401 (imported for its session hooks, registered on import)
+    dashboard,
+    input_guard,
+    logs,
+    ratelimit,
+    slot_cache,
+)
 from backend.api import (
     admin,
     api,
@@ -80,6 +87,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     cors.init_app(app, resources={r"/api/v1/*": {"origins": "*"}}, expose_headers=["X-Request-ID"])
     logs.init_app(app)
     ratelimit.init_app(app)
+    slot_cache.init_app(app)
     input_guard.init_app(app)
 
     api.init_app(app)
