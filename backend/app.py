@@ -32,6 +32,7 @@ from backend.api import (
     payments,
     promotions,
     public,
+    slots_lane,
 )
 from backend.api.pages import WIDGET_DIR
 from backend.config import Settings
@@ -110,6 +111,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     if settings.outbox_in_process:
         # For a gunicorn deployment that wants no separate `kairos worker` (each worker process delivers).
         start_background_worker(app)
+
+    # Outermost: a cached slots answer of a public service is served before Flask (see slots_lane.py).
+    app.wsgi_app = slots_lane.SlotsLane(app, app.wsgi_app)  # type: ignore[method-assign]
 
     @app.after_request
     def _compress_api(response):

@@ -7,6 +7,7 @@ from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
 from backend import slot_cache
+from backend.api import slots_lane
 from backend.api.client_auth import signed_in_client
 from backend.errors import NotFound, ValidationError
 from backend.extensions import db
@@ -114,22 +115,11 @@ def slots_head(expert: str, service: str) -> slot_answers.Head:
 
 
 def cached_json(entry: slot_cache.Entry, *, shared: bool) -> Response:
-    """A cached answer with its validator: 304 when the client holds it, gzip when the client takes it.
-
-    ``no-cache``: a browser may keep it but asks again every time (a slot is never shown from a stale
-    copy); ``private`` when the answer needs a client's sign-in, so no shared cache keeps it.
-    """
-    if request.if_none_match and request.if_none_match.contains_weak(entry.etag[3:-1]):
-        response = Response(status=304)
-    else:
-        gzipped = entry.gzipped if entry.gzipped and "gzip" in request.headers.get("Accept-Encoding", "") else None
-        response = Response(gzipped or entry.body, mimetype="application/json")
-        if gzipped:
-            response.headers["Content-Encoding"] = "gzip"
-    response.headers["ETag"] = entry.etag
-    response.headers["Cache-Control"] = "no-cache" if shared else "private, no-cache"
-    response.headers["Vary"] = "Accept-Encoding"
-    return response
+    """A cached answer as Flask's response (``slots_lane.representation`` decides it)."""
+    status, headers, body = slots_lane.representation(
+        entry, shared=shared, accept_encoding=request.headers.get("Accept-Encoding", ""),
+        if_none_match=request.headers.get("If-None-Match"))
+    return Response(body, status=status, headers=headers)
 
 
 @blp.route("/experts/<expert>/services/<service>/bookings", methods=["POST"])

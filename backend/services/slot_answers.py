@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Engine, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from backend import places
@@ -75,24 +75,32 @@ def head(db: Session, expert: str, service: str) -> Head | None:
 
     The first read of a slots request: whatever is computed after it is at least this new.
     """
-    row = db.connection().execute(_HEAD, {"expert": expert, "service": service}).first()
+    return read_head(db.get_bind().engine, expert, service)
+
+
+def read_head(engine: Engine, expert: str, service: str) -> Head | None:
+    """``head`` on its own connection in autocommit: a page view served from the cache costs this one
+    statement, with no BEGIN and ROLLBACK around it (the request's session never touches the database)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        row = connection.execute(_HEAD, {"expert": expert, "service": service}).first()
     if row is None:
         return None
     expert_id, counter, created, service_id, visibility, archived = row
     return Head(expert_id, counter, int(created.timestamp() * 1_000_000), service_id, visibility, bool(archived))
 
 
-def cache_key(namespace: str, found: Head, start: date, end: date, timezone: str, include_full: bool,
+def cache_key(namespace: str, found: Head, start: str, end: str, timezone: str, include_full: bool,
               now: datetime) -> str:
+    """Everything the answer depends on; ``start`` and ``end`` as ``YYYY-MM-DD``."""
     minute = int(now.timestamp() // 60)
     return (f"kairos:slots:{FORMAT}:{namespace}:{found.expert_id}.{found.born}.{found.counter}:{found.service_id}:"
-            f"{start.isoformat()}:{end.isoformat()}:{timezone}:{int(include_full)}:{minute}")
+            f"{start}:{end}:{timezone}:{int(include_full)}:{minute}")
 
 
 def answer(db: Session, store: Store, namespace: str, found: Head, start: date, end: date, timezone: str,
            include_full: bool, now: datetime) -> Entry:
     """The slots answer, from the cache when it holds a fresh one, else computed and stored."""
-    key = cache_key(namespace, found, start, end, timezone, include_full, now)
+    key = cache_key(namespace, found, start.isoformat(), end.isoformat(), timezone, include_full, now)
     stamp = now.timestamp()
     entry = store.get(key)
     if entry is not None and entry.fresh(stamp):
