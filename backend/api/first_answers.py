@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from backend import slot_cache
 from backend.api.public import public_expert_view
+from backend.errors import NotFound
 from backend.models import Expert
 from backend.schemas import PublicExpertSchema
 from backend.schemas.common import is_timezone
@@ -63,10 +64,17 @@ def block(db: Session, expert: Expert, service: str | None, args: Mapping[str, s
             zone = hint if is_timezone(hint) else expert.timezone
             start, end = first_range(utcnow().astimezone(zone_of(zone)).date())
             store, namespace = slot_cache.current()
-            entry = slot_answers.answer(db, store, namespace, found, start, end, zone, True, utcnow())
+            try:
+                entry = slot_answers.answer(db, store, namespace, found, start, end, zone, True, utcnow())
+            except NotFound:  # removed just now: the widget will ask, and be told
+                return _text(answers, expert_path)
             path = (f"/experts/{enc(expert.slug)}/services/{enc(service)}/slots?start={start}&end={end}"
                     f"&timezone={enc(zone)}&include_full=true")
             answers[path] = entry.body.decode()
+    return _text(answers, expert_path)
+
+
+def _text(answers: dict[str, str], expert_path: str) -> Markup:
     text = ('{"answers":{' + ",".join(f"{json.dumps(p)}:{body}" for p, body in answers.items())
             + '},"signed_out":' + json.dumps([expert_path]) + "}")
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
