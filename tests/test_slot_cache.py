@@ -385,3 +385,31 @@ def test_the_lane_leaves_what_it_cannot_read_exactly_to_flask(app, client, exper
         doors.reached_flask = 0
         response = client.get(path)
         assert (doors.reached_flask, response.status_code) == (1, status), path
+
+
+def test_the_widget_page_carries_the_first_answers_the_widget_would_ask_for(app, client, expert):
+    import json
+    import re
+
+    from backend.api.first_answers import first_range
+    response = client.patch("/api/v1/admin/profile", headers=expert["headers"],
+                            json={"name": "Jane </script><script>alert(1)</script> & co"})
+    assert response.status_code == 200, response.get_json()
+    html = client.get("/widget/jane/intro-call").get_data(as_text=True)
+    block = re.search(r'<script type="application/json" id="kairos-data">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in block and "&" not in block, "no text can close the data block"
+    data = json.loads(block)
+    assert data["answers"]["/experts/jane"]["name"] == "Jane </script><script>alert(1)</script> & co"
+    assert data["signed_out"] == ["/experts/jane"]
+    start, end = first_range(datetime.now(PARIS).date())
+    path = (f"/experts/jane/services/intro-call/slots?start={start}&end={end}&timezone=Europe%2FParis"
+            "&include_full=true")
+    assert data["answers"][path] == client.get("/api/v1" + path).get_json(), "the very answer of the API"
+    assert "unsafe-inline" not in client.get("/widget/jane/intro-call").headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("today, end", [("2026-12-02", "2026-12-31"), ("2026-12-23", "2027-01-31"),
+                                        ("2027-02-20", "2027-03-31"), ("2028-02-20", "2028-02-29"), ("2028-02-21", "2028-03-31")])
+def test_the_first_window_is_the_widgets(today, end):
+    from backend.api.first_answers import first_range
+    assert first_range(date.fromisoformat(today)) == (date.fromisoformat(today), date.fromisoformat(end))
