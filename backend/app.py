@@ -10,7 +10,14 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from backend import dashboard, input_guard, logs, ratelimit
+from backend import (
+    change_counter,  # noqa: F401 (imported for its session hooks, registered on import)
+    dashboard,
+    input_guard,
+    logs,
+    ratelimit,
+    slot_cache,
+)
 from backend.api import (
     admin,
     api,
@@ -25,6 +32,7 @@ from backend.api import (
     payments,
     promotions,
     public,
+    slots_lane,
 )
 from backend.api.pages import WIDGET_DIR
 from backend.config import Settings
@@ -80,6 +88,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     cors.init_app(app, resources={r"/api/v1/*": {"origins": "*"}}, expose_headers=["X-Request-ID"])
     logs.init_app(app)
     ratelimit.init_app(app)
+    slot_cache.init_app(app)
     input_guard.init_app(app)
 
     api.init_app(app)
@@ -102,6 +111,9 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     if settings.outbox_in_process:
         # For a gunicorn deployment that wants no separate `kairos worker` (each worker process delivers).
         start_background_worker(app)
+
+    # Outermost: a cached slots answer of a public service is served before Flask (see slots_lane.py).
+    app.wsgi_app = slots_lane.SlotsLane(app, app.wsgi_app)  # type: ignore[method-assign]
 
     @app.after_request
     def _compress_api(response):

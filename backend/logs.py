@@ -12,7 +12,10 @@ from pythonjsonlogger.json import JsonFormatter
 
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id") if has_request_context() else None
+        if has_request_context():
+            record.request_id = g.get("request_id")
+        elif not hasattr(record, "request_id"):  # given as ``extra`` by the slots lane (outside Flask)
+            record.request_id = None
         return True
 
 
@@ -31,14 +34,18 @@ def configure_logging(level: str = "INFO") -> None:
     logger.propagate = False
 
 
+def request_id(incoming: str) -> str:
+    """The caller's X-Request-ID when it is short and printable, else a new one."""
+    return incoming if 0 < len(incoming) <= 100 and incoming.isprintable() else uuid.uuid4().hex
+
+
 def init_app(app: Flask) -> None:
     """Give each request an id (or keep the caller's X-Request-ID) and log it when it ends."""
     log = logging.getLogger("kairos.request")
 
     @app.before_request
     def _start() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if 0 < len(incoming) <= 100 and incoming.isprintable() else uuid.uuid4().hex
+        g.request_id = request_id(request.headers.get("X-Request-ID", ""))
         g.started = time.perf_counter()
 
     @app.after_request

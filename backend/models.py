@@ -54,7 +54,9 @@ class Expert(db.Model):
     allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
     password_hash: Mapped[str | None] = mapped_column(String(300))
     # Bumped by every booking transaction: the UPDATE is the per-expert write lock
-    # (row lock on PostgreSQL, the database write lock on SQLite).
+    # (row lock on PostgreSQL, the database write lock on SQLite). It is also the expert's change
+    # counter: every change to what the slots read moves it in its own transaction
+    # (backend/change_counter.py), and the slots cache is keyed by it.
     booking_lock: Mapped[int] = mapped_column(Integer, default=0)
     # Nonce of the secret .ics feed URL (HMAC like manage links); rotating it revokes the old URL.
     feed_nonce: Mapped[str | None] = mapped_column(String(32))

@@ -346,3 +346,31 @@ def test_back_on_every_step_keeps_what_the_client_chose_and_typed(page: Page, se
         expect(review).to_contain_text(value)
     frame.get_by_role("button", name="Confirm booking").click()
     expect(frame.get_by_role("heading", name="You’re booked")).to_be_visible()
+
+
+# ---- first slots with the page ----------------------------------------------------------------------------
+
+def api_requests(page: Page) -> list[str]:
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/v1/" in r.url else None)
+    return asked
+
+
+@pytest.mark.parametrize("browser_context_args", [{"timezone_id": "America/New_York"}], indirect=True)
+def test_a_visitor_in_the_experts_zone_sees_times_with_no_request_after_the_page(page, server, host):
+    """The widget page carries Jane's page and her first window of slots in her zone: no API call."""
+    asked = api_requests(page)
+    frame = embed(page, server, host, "first-slots-carried.html", service="intro-call")
+    expect(frame.locator(".times").get_by_role("button", name=TIME).first).to_be_visible()
+    assert [u for u in asked if "/slots?" in u or u.endswith("/experts/demo")] == []
+    assert widget_frame(page).evaluate("() => !!document.getElementById('kairos-data')")
+
+
+def test_a_visitor_in_another_zone_asks_for_the_slots_in_theirs(page, server, host):
+    """Paris is not the expert's zone: the carried window does not fit, the widget asks for its own."""
+    asked = api_requests(page)
+    frame = embed(page, server, host, "first-slots-asked.html", service="intro-call")
+    expect(frame.locator(".times").get_by_role("button", name=TIME).first).to_be_visible()
+    slots = [u for u in asked if "/slots?" in u]
+    assert slots and all("timezone=Europe%2FParis" in u for u in slots)
+    assert not [u for u in asked if u.endswith("/experts/demo")], "the expert's page still came with the page"

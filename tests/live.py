@@ -103,7 +103,8 @@ class GunicornApp:
 
 
 @contextmanager
-def live_app(kind: str, tmp_path_factory, name: str, workers: int = 4) -> Iterator[GunicornApp]:
+def live_app(kind: str, tmp_path_factory, name: str, workers: int = 4,
+             env: dict[str, str] | None = None) -> Iterator[GunicornApp]:
     """A started GunicornApp on a fresh SQLite file (``kind="sqlite"``) or PostgreSQL database, stopped
     and dropped afterwards. Unreachable PostgreSQL skips the test, or fails it when CI requires it."""
     import pytest
@@ -119,7 +120,9 @@ def live_app(kind: str, tmp_path_factory, name: str, workers: int = 4) -> Iterat
                 pytest.fail(reason)
             pytest.skip(f"PostgreSQL {name} test skipped: {reason}")
         url = pg.create_database(f"kairos_{name}_{uuid.uuid4().hex[:8]}")
-    app = GunicornApp(url, instance, workers=workers).start()
+    app = GunicornApp(url, instance, workers=workers)
+    app.env.update(env or {})  # more KAIROS_* settings (e.g. KAIROS_REDIS_URL)
+    app.start()
     try:
         yield app
     finally:

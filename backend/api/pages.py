@@ -7,7 +7,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from markupsafe import Markup
 
+from backend.api import first_answers
 from backend.extensions import db
 from backend.services import experts
 
@@ -91,8 +93,8 @@ def widget_asset(filename: str) -> Response:
     return _static(WIDGET_DIR, filename, max_age=300)
 
 
-def _render_widget(template: str, config: dict, frame_ancestors: str) -> Response:
-    response = Response(render_template(template, config=config), mimetype="text/html")
+def _render_widget(template: str, config: dict, frame_ancestors: str, data: Markup | None = None) -> Response:
+    response = Response(render_template(template, config=config, data=data), mimetype="text/html")
     response.headers["Content-Security-Policy"] = _widget_csp(frame_ancestors)
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -115,7 +117,8 @@ def _flow(expert: str, service: str | None, mode: str) -> Response:
     # The booking host itself may always frame it: the dashboard previews the widget.
     ancestors = " ".join([*found.allowed_origins, "'self'"]) if found.allowed_origins else "*"
     config = {"api": "/api/v1", "expert": found.slug, "service": service, "mode": mode, "stripe": _stripe_config()}
-    return _render_widget("index.html", config, ancestors if mode == "embed" else "'none'")
+    return _render_widget("index.html", config, ancestors if mode == "embed" else "'none'",
+                          data=first_answers.block(db.session, found, service, request.args))
 
 
 @bp.get("/widget/<expert>")

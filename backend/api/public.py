@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 from flask_smorest import Blueprint
 
-from backend import places
+from backend import slot_cache
+from backend.api import slots_lane
 from backend.api.client_auth import bearer_token, signed_in_client
-from backend.errors import ValidationError
+from backend.errors import NotFound, ValidationError
 from backend.extensions import db
 from backend.links import app_links
 from backend.payments import cards, checkout, saved_card
@@ -21,9 +22,7 @@ from backend.schemas import (
     SlotsQuery,
     SlotsSchema,
 )
-from backend.services import bookings, client_auth, collections, experts, idempotency, package_plans, slots
-from backend.slot_engine import local_dates_window
-from backend.timeutil import iso_in
+from backend.services import bookings, client_auth, collections, experts, idempotency, package_plans, slot_answers
 from backend.types import utcnow
 from backend.views import bookings as views
 
@@ -95,29 +94,37 @@ def get_service(expert: str, service: str):
 @blp.route("/experts/<expert>/services/<service>/slots")
 @blp.arguments(SlotsQuery, location="query", as_kwargs=True)
 @blp.response(200, SlotsSchema)
+@blp.alt_response(304, description="Not modified: the slots are still those of the ETag given in If-None-Match")
 def get_slots(expert: str, service: str, start, end, timezone: str, include_full: bool = False):
-    """Bookable times of a service between two dates (inclusive) read in ``timezone``."""
-    found = visible_service(expert, service)[1]
-    window_start, window_end = local_dates_window(start, end, timezone)
-    now = utcnow()
-    if found.kind == "personal":
-        items = [{"start": iso_in(s.start, timezone), "end": iso_in(s.end, timezone), "seats_left": 1}
-                 for s in slots.personal_slots(db.session, found, window_start, window_end, now)]
-    else:
-        items = []
-        for slot, session in slots.session_slots(db.session, found, window_start, window_end, now,
-                                                 include_full=include_full):
-            item = {"start": iso_in(slot.start, timezone), "end": iso_in(slot.end, timezone),
-                    "seats_left": slot.seats_left, "session": session.id}
-            # The place of a group, series or mini session is public (API.md).
-            item["location"] = (places.with_zone(session.location, found.expert.timezone) if session.location
-                                else views.public_location(found))
-            if found.kind == "series":
-                item["sessions"] = [{"start": iso_in(s.start, timezone), "end": iso_in(s.end, timezone)}
-                                    for s in found.service_sessions]
-            items.append(item)
-    # Built directly: dumping thousands of slots through marshmallow would cost more than finding them.
-    return jsonify({"timezone": timezone, "slots": items})
+    """Bookable times of a service between two dates (inclusive) read in ``timezone``.
+
+    Computed once per change of the expert's data and shared by every worker (services/slot_answers.py);
+    the ``ETag`` lets a browser revalidate with ``If-None-Match`` and get a 304.
+    """
+    found = slots_head(expert, service)
+    store, namespace = slot_cache.current()
+    entry = slot_answers.answer(db.session, store, namespace, found, start, end, timezone, include_full, utcnow())
+    return cached_json(entry, shared=found.public)
+
+
+def slots_head(expert: str, service: str) -> slot_answers.Head:
+    """The cache key's expert counter and service, read first; a service that is not public goes through
+    the full access check on every request (404, or 401 ``sign_in_required`` for clients only)."""
+    found = slot_answers.head(db.session, expert, service)
+    if found is None or not found.public:
+        visible_service(expert, service)
+        found = found or slot_answers.head(db.session, expert, service)
+        if found is None:
+            raise NotFound()
+    return found
+
+
+def cached_json(entry: slot_cache.Entry, *, shared: bool) -> Response:
+    """A cached answer as Flask's response (``slots_lane.representation`` decides it)."""
+    status, headers, body = slots_lane.representation(
+        entry, shared=shared, accept_encoding=request.headers.get("Accept-Encoding", ""),
+        if_none_match=request.headers.get("If-None-Match"))
+    return Response(body, status=status, headers=headers)
 
 
 @blp.route("/experts/<expert>/services/<service>/bookings", methods=["POST"])
