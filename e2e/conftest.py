@@ -24,7 +24,7 @@ import pytest
 from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[1]
-KAIROS = [sys.executable, "-m", "backend.cli"]
+KAIROS = [sys.executable, "-m", "backend"]
 SHOTS = ROOT / "docs" / "screenshots"
 
 

@@ -97,7 +97,7 @@ def test_the_login_form_is_labelled_and_signed_out_pages_redirect_to_it(client, 
 
 
 def test_the_session_cookie_is_secure_behind_https(tmp_path, database_url):
-    from backend import create_app
+    from backend.app import create_app
     from tests.conftest import base_env
     app = create_app(base_env(tmp_path, database_url, KAIROS_BASE_URL="https://book.example.com"))
     assert "Secure" in app.test_client().get(LOGIN).headers["Set-Cookie"]
