@@ -13,15 +13,13 @@ import re
 import secrets
 import time
 from datetime import date, timedelta
-from typing import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import LiveServer, api, host_page, shot
+from e2e.conftest import LiveServer, api, host_page, shot, wait_for_mail
 from e2e.test_accessibility import check, widget_frame
 from tests.stripe_fake import localstripe  # noqa: F401  (the session fixture: localstripe on a free port)
-from tests.test_notifications import SmtpServer
 
 PASSWORD = "jane-password-123"
 WIDTHS = (375, 1280)
@@ -31,14 +29,6 @@ WIDTHS = (375, 1280)
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "timezone_id": "America/New_York", "locale": "en-US",
             "viewport": {"width": 1280, "height": 900}}
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -68,17 +58,6 @@ def a_weekday(offset: int) -> date:
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day
-
-
-def wait_for_mail(smtp: SmtpServer, to: str, subject_start: str, timeout: float = 60):
-    """The first mail to ``to`` whose subject starts so, once the worker has delivered it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = smtp.to(to, subject_start)
-        if found:
-            return found[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no mail to {to} starting {subject_start!r}; got {[m['Subject'] for m in smtp.messages]}")
 
 
 def each_width(page: Page, target, name: str, where: str) -> None:
