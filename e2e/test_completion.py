@@ -147,11 +147,11 @@ def test_a_new_client_completes_and_pays_a_session_jane_set_up(page: Page, live,
 
     # Jane's dashboard moved it from Pending to Upcoming: confirmed and paid.
     page.goto(f"{live.url}/dashboard")
-    upcoming = page.get_by_role("region", name="Upcoming bookings (scrolls sideways)")
+    upcoming = page.get_by_role("region", name="Upcoming bookings (table)")
     row = upcoming.get_by_role("row").filter(has_text="Ann Lee")
     expect(row).to_contain_text("Confirmed")
     expect(row).to_contain_text("Paid")
-    expect(page.get_by_role("region", name="Pending sessions (scrolls sideways)")).to_have_count(0)
+    expect(page.get_by_role("region", name="Pending sessions (table)")).to_have_count(0)
     stored = [b for b in api(live, "GET", "/api/v1/admin/bookings", token=live.token)["bookings"]
               if b["client"]["email"] == "ann.lee@example.com"]
     assert [(b["status"], b["payment"]["status"], b["payment"]["amount"]) for b in stored] == [("confirmed", "paid", 12000)]
