@@ -1,24 +1,41 @@
-"""The ``kairos`` command: migrate, demo, create-expert, set-password, serve, dev, worker (plus Flask's ``db`` tools)."""
+"""The ``kairos`` commands: migrate, demo, create-expert, set-password, serve, dev, worker (plus Flask's ``db`` tools).
+
+``backend/__main__.py`` is the program that runs them (it installs the worker's TERM handler first).
+"""
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import subprocess
 import sys
-import threading
+import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import update
+from werkzeug.serving import run_simple
 
+from backend import shutdown
+from backend.app import create_app
 from backend.config import ConfigError
+from backend.errors import DomainError
+from backend.extensions import db
+from backend.models import Client
+from backend.services import experts
+from backend.services.demo import seed_demo
+from backend.worker import run_worker, start_background_worker
 
 
 @contextmanager
 def _committed() -> Iterator[None]:
     """Commit the block's work; a domain error rolls it back and becomes a one-line CLI error."""
-    from backend.errors import DomainError  # lazy: the worker handles TERM before the app loads
-    from backend.extensions import db  # lazy: the worker handles TERM before the app loads
     try:
         yield
         db.session.commit()
@@ -28,8 +45,7 @@ def _committed() -> Iterator[None]:
         raise click.ClickException(details) from None
 
 
-def _create_app():
-    from backend.app import create_app  # lazy: the worker handles TERM before the app loads
+def _create_app() -> Flask:
     try:
         return create_app()
     except ConfigError as error:
@@ -47,7 +63,6 @@ def cli() -> None:
 @with_appcontext
 def migrate() -> None:
     """Apply the database migrations (idempotent)."""
-    from flask_migrate import upgrade
     upgrade()
     click.echo("database is up to date")
 
@@ -56,8 +71,6 @@ def migrate() -> None:
 @with_appcontext
 def demo() -> None:
     """Seed the demo expert 'demo' (safe to run twice)."""
-    from backend.extensions import db  # lazy: the worker handles TERM before the app loads
-    from backend.services.demo import seed_demo  # lazy: the worker handles TERM before the app loads
     expert, token = seed_demo(db.session, stripe_enabled=bool(current_app.config["KAIROS"].stripe_secret_key))
     db.session.commit()
     click.echo(f"demo expert '{expert.slug}' ready with {len(expert.services)} services")
@@ -74,10 +87,8 @@ def demo() -> None:
 @with_appcontext
 def create_expert(slug: str, email: str, name: str, tz: str, password: str | None) -> None:
     """Create an expert; the API token is printed as the last line."""
-    from backend.extensions import db  # lazy: the worker handles TERM before the app loads
-    from backend.services.experts import create_expert as create  # lazy: the worker handles TERM before the app loads
     with _committed():
-        expert, token = create(db.session, slug, email=email, name=name, timezone=tz, password=password)
+        expert, token = experts.create_expert(db.session, slug, email=email, name=name, timezone=tz, password=password)
     click.echo(f"created expert '{expert.slug}'")
     click.echo(token)
 
@@ -90,8 +101,6 @@ def set_password(slug: str) -> None:
 
     Changing it signs the expert out of every browser (the session carries a fingerprint of it).
     """
-    from backend.extensions import db  # lazy: the worker handles TERM before the app loads
-    from backend.services import experts  # lazy: the worker handles TERM before the app loads
     with _committed():
         expert = experts.get_expert(db.session, slug)
         password = click.prompt("New dashboard password", hide_input=True, confirmation_prompt=True)
@@ -105,10 +114,9 @@ def set_password(slug: str) -> None:
 @with_appcontext
 def serve(host: str, port: int) -> None:
     """Run the development server (and deliver the outbox in process)."""
-    from werkzeug.serving import run_simple
     app = current_app._get_current_object()
     if not app.config["KAIROS"].outbox_in_process:  # else create_app has started it already
-        _start_in_process_worker(app)
+        start_background_worker(app)
     click.echo(f"Kairos on http://{host}:{port}")
     # run_simple, not app.run: Flask refuses app.run() inside its own CLI.
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
@@ -128,14 +136,6 @@ def dev(host: str, port: int, stripe_port: int) -> None:
     the webhook there, and stops it with the server. Your own KAIROS_STRIPE_* settings win.
     Expert webhooks may go to localhost and private addresses (KAIROS_WEBHOOK_ALLOW_PRIVATE=1 unless set).
     """
-    import os
-    import shutil
-    import signal
-    import subprocess
-    import time
-    import urllib.parse
-    import urllib.request
-
     # `kairos dev` only ever runs on a developer's machine (demo data, fake Stripe), where pointing a
     # webhook at a receiver on localhost is the normal way to try it; so allow private destinations
     # here, and only here. `serve`, `worker` and gunicorn keep the safe default. An explicit setting wins.
@@ -179,17 +179,10 @@ def dev(host: str, port: int, stripe_port: int) -> None:
             urllib.request.urlopen(f"{stripe_url}/_config/webhooks/kairos", data=form, timeout=10).read()
             click.echo("test card: 4242 4242 4242 4242 (declined: 4000 0000 0000 0002), any date and CVC")
         with app.app_context():
-            from flask_migrate import upgrade
-
-            from backend.extensions import db  # lazy: the worker handles TERM before the app loads
-            from backend.services.demo import seed_demo  # lazy: the worker handles TERM before the app loads
             upgrade()
             if proc is not None:
                 # A fresh localstripe knows none of the customers a previous run stored: forget them
                 # (it would accept a SetupIntent for them, then refuse the payment).
-                from sqlalchemy import update
-
-                from backend.models import Client  # lazy: the worker handles TERM before the app loads
                 db.session.execute(update(Client).values(stripe_customer_id=None))
                 db.session.commit()
             expert, token = seed_demo(db.session, stripe_enabled=bool(settings.stripe_secret_key))
@@ -197,9 +190,8 @@ def dev(host: str, port: int, stripe_port: int) -> None:
             if token:
                 click.echo(f"demo API token (shown once): {token}")
             click.echo(f"demo: {settings.base_url}/demo — paid service: {settings.base_url}/book/{expert.slug}/strategy-session")
-            from werkzeug.serving import run_simple
             if not settings.outbox_in_process:
-                _start_in_process_worker(app)
+                start_background_worker(app)
             click.echo(f"Kairos on http://{host}:{port}")
             run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
     finally:
@@ -211,35 +203,19 @@ def dev(host: str, port: int, stripe_port: int) -> None:
                 proc.kill()
 
 
-def _start_in_process_worker(app) -> None:
-    from backend.worker import start_background_worker  # lazy: the worker handles TERM before the app loads
-    start_background_worker(app)
-
-
 @cli.command()
 @click.option("--once", is_flag=True, help="Deliver what is due, then exit")
 def worker(once: bool) -> None:
     """Deliver the outbox (emails, webhooks) with retries. TERM or Ctrl-C stops it after the message
     in hand, so a deploy never cuts a delivery between sending it and marking it sent.
 
-    The handlers go in before the app is built (imports, settings, the database): a deploy may stop
-    a worker that is still starting, and it must exit cleanly then too. "kairos worker: ready" on
-    stderr says it is polling.
+    Started as ``kairos worker``, the handlers are in before the app loads (``backend/__main__.py``):
+    a deploy may stop a worker that is still starting, and it must exit cleanly then too.
+    "kairos worker: ready" on stderr says it is polling.
     """
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    stop = shutdown.listen()  # the same event the program's entry listened with, if it did
     app = click.get_current_context().ensure_object(ScriptInfo).load_app()
     if not stop.is_set():
         click.echo("kairos worker: ready", err=True)
-        from backend.worker import run_worker  # here, not at the top: after the handlers (see above)
         run_worker(app, once=once, stop=stop)
     click.echo("kairos worker: stopped", err=True)
-
-
-def main() -> None:
-    cli(prog_name="kairos")
-
-
-if __name__ == "__main__":
-    main()

@@ -89,7 +89,7 @@ def interleaved_medians(a, b, runs: int) -> tuple[tuple[float, float], tuple[flo
 def make_app(tmp: str, name: str):
     from flask_migrate import upgrade
 
-    from backend import create_app
+    from backend.app import create_app
     env = {"KAIROS_DATABASE_URL": f"sqlite:///{tmp}/{name}.db", "KAIROS_INSTANCE_DIR": tmp,
            "KAIROS_SECRET_KEY": "bench-secret-key-0123456789", "KAIROS_CALENDAR_ALLOW_PRIVATE": "1"}
     app = create_app(env)

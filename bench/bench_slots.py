@@ -40,7 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     from flask_migrate import upgrade
 
-    from backend import create_app
+    from backend.app import create_app
     start = date.today() + timedelta(days=1)
     query = f"start={start}&end={start + timedelta(days=61)}&timezone=Europe/Paris"
     path = f"/api/v1/experts/bench/services/call/slots?{query}"
@@ -62,7 +62,7 @@ def main() -> None:
             count = len(client.get(path).get_json()["slots"])
             in_process = median_ms(lambda: client.get(path), args.runs)
             port = 5600 + n % 97
-            server = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
+            server = subprocess.Popen([sys.executable, "-m", "backend", "serve", "--port", str(port)],
                                       env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)
             try:

@@ -14,6 +14,7 @@ import threading
 import time
 import urllib.request
 from datetime import date, datetime, timedelta
+from email.message import EmailMessage
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,8 +24,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
+from tests.test_notifications import SmtpServer
+
 ROOT = Path(__file__).resolve().parents[1]
-KAIROS = [sys.executable, "-m", "backend.cli"]
+KAIROS = [sys.executable, "-m", "backend"]
 SHOTS = ROOT / "docs" / "screenshots"
 
 
@@ -143,6 +146,26 @@ def server(tmp_path_factory) -> Iterator[LiveServer]:
     live.kairos("demo")
     yield live
     live.stop()
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) for one test module: point a server at it with ``KAIROS_SMTP_URL``."""
+    inbox = SmtpServer()
+    inbox.start()
+    yield inbox
+    inbox.stop()
+
+
+def wait_for_mail(smtp: SmtpServer, to: str, subject_start: str, timeout: float = 60) -> EmailMessage:
+    """The first mail to ``to`` whose subject starts so, once the worker has delivered it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = smtp.to(to, subject_start)
+        if found:
+            return found[0]
+        time.sleep(0.2)  # polling a real SMTP server's inbox, with a deadline
+    raise AssertionError(f"no mail to {to} starting {subject_start!r}; got {[m['Subject'] for m in smtp.messages]}")
 
 
 @pytest.fixture(scope="module")

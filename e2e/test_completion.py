@@ -13,15 +13,13 @@ import re
 import secrets
 import time
 from datetime import date, timedelta
-from typing import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import LiveServer, api, host_page, shot
+from e2e.conftest import LiveServer, api, host_page, shot, wait_for_mail
 from e2e.test_accessibility import check, widget_frame
 from tests.stripe_fake import localstripe  # noqa: F401  (the session fixture: localstripe on a free port)
-from tests.test_notifications import SmtpServer
 
 PASSWORD = "jane-password-123"
 WIDTHS = (375, 1280)
@@ -31,14 +29,6 @@ WIDTHS = (375, 1280)
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "timezone_id": "America/New_York", "locale": "en-US",
             "viewport": {"width": 1280, "height": 900}}
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -68,17 +58,6 @@ def a_weekday(offset: int) -> date:
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day
-
-
-def wait_for_mail(smtp: SmtpServer, to: str, subject_start: str, timeout: float = 60):
-    """The first mail to ``to`` whose subject starts so, once the worker has delivered it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = smtp.to(to, subject_start)
-        if found:
-            return found[0]
-        time.sleep(0.2)
-    raise AssertionError(f"no mail to {to} starting {subject_start!r}; got {[m['Subject'] for m in smtp.messages]}")
 
 
 def each_width(page: Page, target, name: str, where: str) -> None:
@@ -168,11 +147,11 @@ def test_a_new_client_completes_and_pays_a_session_jane_set_up(page: Page, live,
 
     # Jane's dashboard moved it from Pending to Upcoming: confirmed and paid.
     page.goto(f"{live.url}/dashboard")
-    upcoming = page.get_by_role("region", name="Upcoming bookings (scrolls sideways)")
+    upcoming = page.get_by_role("region", name="Upcoming bookings (table)")
     row = upcoming.get_by_role("row").filter(has_text="Ann Lee")
     expect(row).to_contain_text("Confirmed")
     expect(row).to_contain_text("Paid")
-    expect(page.get_by_role("region", name="Pending sessions (scrolls sideways)")).to_have_count(0)
+    expect(page.get_by_role("region", name="Pending sessions (table)")).to_have_count(0)
     stored = [b for b in api(live, "GET", "/api/v1/admin/bookings", token=live.token)["bookings"]
               if b["client"]["email"] == "ann.lee@example.com"]
     assert [(b["status"], b["payment"]["status"], b["payment"]["amount"]) for b in stored] == [("confirmed", "paid", 12000)]

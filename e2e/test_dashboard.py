@@ -50,7 +50,7 @@ def test_the_demo_expert_signs_in_and_sees_an_accessible_dashboard(page: Page, s
     page.get_by_label("Password").fill("demo-password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Your dashboard")).to_be_visible()
-    upcoming = page.get_by_role("region", name="Upcoming bookings (scrolls sideways)")
+    upcoming = page.get_by_role("region", name="Upcoming bookings (table)")
     expect(upcoming).to_contain_text("Ann Lee")
     expect(upcoming).to_contain_text("Bo Chen")
     expect(page.get_by_role("link", name=f"{server.url}/book/demo")).to_be_visible()
@@ -71,7 +71,7 @@ def test_the_demo_expert_signs_in_and_sees_an_accessible_dashboard(page: Page, s
     page.get_by_label("Message to the client (optional)").fill("Sorry, I have to move this.")
     page.get_by_role("button", name="Cancel booking").click()
     expect(page.get_by_role("status")).to_contain_text("Booking cancelled.")
-    expect(page.get_by_role("region", name="Recent cancellations (scrolls sideways)")).to_contain_text(
+    expect(page.get_by_role("region", name="Recent cancellations (table)")).to_contain_text(
         "Sorry, I have to move this.")
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to your dashboard")).to_be_visible()
@@ -116,7 +116,7 @@ def test_the_demo_expert_sets_up_a_one_off_session_on_a_phone(page: Page, server
     link = page.locator("code.share-link").inner_text()
     assert link.startswith(f"{server.url}/manage/mt_"), link
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the link widens the page"
-    pending = page.get_by_role("region", name="Pending sessions (scrolls sideways)")
+    pending = page.get_by_role("region", name="Pending sessions (table)")
     expect(pending).to_contain_text("Nia Obi")
     expect(pending.get_by_role("button", name="Share again Session with Nia Obi")).to_be_visible()
     check(page, "dashboard with a share link at 375px")

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 
 import pytest
 from e2e.test_accessibility import check, widget_frame
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import LiveServer, api, first_day_with_slots, host_page, shot
+from e2e.conftest import LiveServer, api, first_day_with_slots, host_page, shot, wait_for_mail
 from e2e.test_payment import fill_card
 from tests.stripe_fake import localstripe  # noqa: F401  (the session fixture: localstripe on a free port)
 from tests.test_notifications import SmtpServer
@@ -23,14 +24,6 @@ SIZES = ({"width": 375, "height": 800}, {"width": 1280, "height": 900})
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "timezone_id": "Europe/Paris", "locale": "en-GB",
             "viewport": {"width": 1280, "height": 900}}
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +64,6 @@ def frame_of(page: Page):
 
 def code_for(smtp: SmtpServer, email: str, before: int) -> str:
     """The code of the newest sign-in email to ``email`` (the subject starts with it)."""
-    import time
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         found = [m for m in smtp.to(email) if "sign-in code" in m["Subject"]]
@@ -212,12 +204,8 @@ def test_a_clients_only_collection_asks_to_sign_in_first(page: Page, shop, host,
 
 
 def test_the_link_in_the_email_signs_in_on_the_whole_page(page: Page, shop, smtp):
-    import time
     api(shop, "POST", "/api/v1/experts/jane/client-auth/start", {"email": "eve@example.com"})
-    deadline = time.monotonic() + 30
-    while not smtp.to("eve@example.com") and time.monotonic() < deadline:
-        time.sleep(0.2)  # polling with a deadline: the in-process worker sends within a second or two
-    body = smtp.to("eve@example.com")[-1].get_content()
+    body = wait_for_mail(smtp, "eve@example.com", "").get_content()
     link = re.search(r"(http://\S+/book/jane\?signin=\S+)", body).group(1)
     page.goto(link)
     expect(page.get_by_text("Signed in as eve@example.com").first).to_be_visible()

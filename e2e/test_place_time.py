@@ -2,15 +2,10 @@
 10:00 in Boston, and the widget, the manage page and the email say so first, with 7:00 beside it."""
 from __future__ import annotations
 
-import email
-import email.policy
-import time
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import host_page, shot
+from e2e.conftest import LiveServer, host_page, shot, wait_for_mail
 from e2e.test_accessibility import check, widget_frame
 from e2e.test_widget_flow import a_later_weekday, api, embed
 
@@ -38,20 +33,16 @@ def photographer(server):
     return {"token": token, "day": day}
 
 
-def client_email(server, to: str, deadline_seconds: float = 30) -> email.message.EmailMessage:
-    """The confirmation the in-process worker wrote under instance/outbox (no SMTP configured)."""
-    folder = Path(server.env["KAIROS_INSTANCE_DIR"]) / "outbox"
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            if to in message["To"] and message["Subject"].startswith("Confirmed"):
-                return message
-        time.sleep(0.1)  # polling for a file with a deadline
-    raise AssertionError(f"no confirmation email to {to}")
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, smtp):
+    """A live server that sends its mail to the test SMTP server (the clients' confirmations are read there)."""
+    live = LiveServer(tmp_path_factory.mktemp("server"), env_extra={
+        "KAIROS_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}"}).start()
+    yield live
+    live.stop()
 
 
-def test_a_los_angeles_client_sees_the_boston_time_first(page: Page, server, host, photographer):
+def test_a_los_angeles_client_sees_the_boston_time_first(page: Page, server, host, photographer, smtp):
     frame = embed(page, server, host, "boston-minis.html", "park-minis", expert="nora")
     slot = frame.get_by_role("button", name=f"{AT_PLACE} · {YOURS}")
     expect(slot).to_be_visible()
@@ -83,7 +74,7 @@ def test_a_los_angeles_client_sees_the_boston_time_first(page: Page, server, hos
     page.set_viewport_size({"width": 1280, "height": 800})
     shot(page, "place-time-manage-1280")
 
-    message = client_email(server, "ada@example.com")
+    message = wait_for_mail(smtp, "ada@example.com", "Confirmed")
     text = message.get_body(("plain",)).get_content()
     assert "10:00–10:20 Boston time · 07:00–07:20 your time" in text, text
     assert "10:00–10:20 Boston time" in message["Subject"]

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import LiveServer, api, shot
+from e2e.conftest import LiveServer, api, shot, wait_for_mail
 from e2e.test_accessibility import check
 from e2e.test_payment import fill_card
 from e2e.test_widget_flow import a_later_weekday
 from tests.stripe_fake import localstripe  # noqa: F401  (the session fixture)
-from tests.test_notifications import SmtpServer
 
 WIDTHS = (375, 1280)
 
@@ -26,14 +24,6 @@ WIDTHS = (375, 1280)
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "timezone_id": "Europe/Paris", "locale": "en-GB",
             "viewport": {"width": 375, "height": 800}}
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    server = SmtpServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -68,17 +58,6 @@ def studio(tmp_path_factory, smtp, localstripe):  # noqa: F811
     server.day = day
     yield server
     server.stop()
-
-
-def wait_for_mail(smtp: SmtpServer, to: str, subject: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = smtp.to(to, subject)
-        if found:
-            return found[0].get_body(preferencelist=("plain",)).get_content()
-        smtp_wait = min(0.2, max(deadline - time.monotonic(), 0))
-        time.sleep(smtp_wait)  # polling a real SMTP server's inbox, with a deadline
-    raise AssertionError(f"no email '{subject}' to {to}")
 
 
 def test_a_client_joins_the_waitlist_and_books_the_seat_another_client_freed(page: Page, studio, smtp):
@@ -117,7 +96,7 @@ def test_a_client_joins_the_waitlist_and_books_the_seat_another_client_freed(pag
     # Bo cancels through their manage link; Ada is emailed a link that holds the seat.
     token = bo["manage_url"].rsplit("/manage/", 1)[1]
     api(studio, "POST", f"/api/v1/manage/{token}/cancel", {"reason": "Sick child"})
-    body = wait_for_mail(smtp, "ada@example.com", "A seat is free")
+    body = wait_for_mail(smtp, "ada@example.com", "A seat is free").get_body(preferencelist=("plain",)).get_content()
     link = re.search(r"Book this seat: (\S+)", body).group(1)
     assert "/book/lena/minis?waitlist=wt_" in link
 

@@ -21,7 +21,7 @@ SQLITE_TEMPLATE: dict[str, Path] = {}
 def _migrate(env: dict[str, str]) -> None:
     from flask_migrate import upgrade
 
-    from backend import create_app
+    from backend.app import create_app
     app = create_app(env)
     with app.app_context():
         upgrade()
@@ -88,7 +88,7 @@ def app_env() -> dict[str, str]:
 
 @pytest.fixture
 def app(database_url: str, tmp_path, app_env):
-    from backend import create_app
+    from backend.app import create_app
     app = create_app(base_env(tmp_path, database_url, **app_env))
     app.config["TESTING"] = True
     yield app

@@ -61,7 +61,9 @@ class GunicornApp:
         self.token = ""
 
     def kairos(self, *args: str) -> str:
-        result = subprocess.run([sys.executable, "-m", "backend.cli", *args], env=self.env, cwd=self.root,
+        # `python -m backend` since the program got its own entry; an older commit (bench/baseline.py) ran its CLI.
+        program = "backend" if (self.root / "backend" / "__main__.py").exists() else "backend.cli"
+        result = subprocess.run([sys.executable, "-m", program, *args], env=self.env, cwd=self.root,
                                 capture_output=True,
                                 text=True, timeout=120)
         if result.returncode != 0:

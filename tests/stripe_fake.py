@@ -176,7 +176,7 @@ class StripeApp:
 @pytest.fixture
 def stripe_app(database_url: str, tmp_path, localstripe: LocalStripe) -> Iterator[StripeApp]:
     """An app configured for localstripe, served over HTTP and registered as its webhook endpoint."""
-    from backend import create_app
+    from backend.app import create_app
     from backend.extensions import db
     from tests.conftest import base_env
     secret = "whsec_" + secrets.token_hex(16)

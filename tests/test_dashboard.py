@@ -97,7 +97,7 @@ def test_the_login_form_is_labelled_and_signed_out_pages_redirect_to_it(client, 
 
 
 def test_the_session_cookie_is_secure_behind_https(tmp_path, database_url):
-    from backend import create_app
+    from backend.app import create_app
     from tests.conftest import base_env
     app = create_app(base_env(tmp_path, database_url, KAIROS_BASE_URL="https://book.example.com"))
     assert "Secure" in app.test_client().get(LOGIN).headers["Set-Cookie"]
@@ -198,7 +198,7 @@ def test_the_dashboard_lists_a_public_booking_in_the_experts_time_zone(app, sign
     upcoming = page.split('id="h-upcoming"')[1].split("</section>")[0]
     assert "<caption" in upcoming and '<th scope="col">When</th>' in upcoming and 'tabindex="0"' in upcoming
     clients = page.split('id="h-clients"')[1].split("</section>")[0]
-    assert "Ann Lee" in clients and '<td class="num">1</td>' in clients
+    assert "Ann Lee" in clients and '<td class="num" data-label="Bookings">1</td>' in clients
     leads = page.split('id="h-leads"')[1].split("</section>")[0]
     assert "Booked" in leads
     assert "&lt;script src=&#34;http://kairos.test/embed.js&#34; async&gt;" in page  # the snippet, escaped

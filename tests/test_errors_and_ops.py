@@ -161,7 +161,7 @@ def test_healthz_reports_the_database_the_schema_and_the_outbox(app, client, exp
 
 
 def test_healthz_is_503_when_the_database_is_unreachable(tmp_path):
-    from backend import create_app
+    from backend.app import create_app
     from tests.conftest import base_env
     app = create_app(base_env(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:9/nowhere"))
     response = app.test_client().get("/healthz")

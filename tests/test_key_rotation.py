@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend import create_app
+from backend.app import create_app
 from tests.conftest import base_env, next_weekday
 from tests.test_booking_api import book, slots_for
 

@@ -76,7 +76,7 @@ def smtp():
 
 
 def make_app(tmp_path, database_url: str, **env: str):
-    from backend import create_app
+    from backend.app import create_app
     app = create_app(base_env(tmp_path, database_url, **env))
     app.config["TESTING"] = True
     return app

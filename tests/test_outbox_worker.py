@@ -273,7 +273,7 @@ def _start_worker(tmp_path, sqlite_template) -> subprocess.Popen:
     db_path = tmp_path / "k.db"
     shutil.copyfile(sqlite_template, db_path)
     env = {**os.environ, **base_env(tmp_path, f"sqlite:///{db_path}")}
-    return subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env,
+    return subprocess.Popen([sys.executable, "-m", "backend", "worker"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -286,3 +286,11 @@ def test_kairos_worker_stops_cleanly_on_term(tmp_path, sqlite_template):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0, "".join(seen)[-2000:]
     _wait_for_line(lines, "kairos worker: stopped", seen)
+
+
+def test_the_kairos_program_listens_for_term_before_any_of_the_app_loads():
+    """`kairos worker` is stoppable from its first moments: its entry and the package load no app module."""
+    probe = ("import sys, backend.__main__; "
+             "print(sorted(m for m in sys.modules if m.startswith('backend')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
+    assert loaded.stdout.strip() == "['backend', 'backend.__main__', 'backend.shutdown']"

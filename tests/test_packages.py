@@ -15,7 +15,7 @@ from tests.conftest import base_env, next_weekday
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    from backend import create_app
+    from backend.app import create_app
     app = create_app(base_env(tmp_path, database_url, KAIROS_RATE_LIMITS="booking=0,manage=0"))
     app.config["TESTING"] = True
     yield app

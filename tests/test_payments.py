@@ -479,7 +479,7 @@ def test_the_dashboards_cancel_page_offers_the_same_refund_choice(app, client, e
 # --- Stripe down ------------------------------------------------------------------------------------
 
 def test_when_stripe_is_down_the_booking_is_held_and_the_widget_can_ask_again(database_url, tmp_path):
-    from backend import create_app
+    from backend.app import create_app
     from tests.live import free_port
     dead = f"http://127.0.0.1:{free_port()}"
     app = create_app(base_env(tmp_path, database_url, KAIROS_STRIPE_SECRET_KEY="sk_test_x",

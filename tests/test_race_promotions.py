@@ -32,7 +32,7 @@ def live(request, tmp_path_factory):
 @pytest.fixture(scope="module")
 def local(live):
     """The same database opened in this process: the worker's sweep runs here, as `kairos worker` would."""
-    from backend import create_app
+    from backend.app import create_app
     keys = ("KAIROS_DATABASE_URL", "KAIROS_INSTANCE_DIR", "KAIROS_BASE_URL", "KAIROS_SECRET_KEY")
     app = create_app({k: live.env[k] for k in keys})
     yield app

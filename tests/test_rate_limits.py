@@ -34,7 +34,7 @@ def _redis_url() -> str:
 def test_counters_are_shared_through_redis(tmp_path, sqlite_template):
     import shutil
 
-    from backend import create_app
+    from backend.app import create_app
     url = _redis_url()
     db_path = tmp_path / "k.db"
     shutil.copyfile(sqlite_template, db_path)
@@ -55,7 +55,7 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(tmp_path, sqlite_t
     the header is ignored, so nobody can dodge the limit by making up addresses."""
     import shutil
 
-    from backend import create_app
+    from backend.app import create_app
     db_path = tmp_path / "k.db"
     shutil.copyfile(sqlite_template, db_path)
     app = create_app(base_env(tmp_path, f"sqlite:///{db_path}", KAIROS_TRUSTED_PROXIES=proxies))
@@ -87,7 +87,7 @@ def test_with_redis_down_the_limits_still_hold_in_memory(tmp_path, sqlite_templa
     """Nothing listens on the Redis port: the limiter falls back to counting in the process."""
     import shutil
 
-    from backend import create_app
+    from backend.app import create_app
     db_path = tmp_path / "k.db"
     shutil.copyfile(sqlite_template, db_path)
     app = create_app(base_env(tmp_path, f"sqlite:///{db_path}", KAIROS_REDIS_URL="redis://127.0.0.1:9/0"))

@@ -1,13 +1,12 @@
 """Collections (API.md, "Collections"): the expert's CRUD and the widget's collection page."""
 from __future__ import annotations
 
-from typing import cast
-
 from flask_smorest import Blueprint
-from sqlalchemy.orm import Session
 
 from backend.api.auth import current_expert, login_required
 from backend.api.client_auth import signed_in_client
+from backend.api.owned import Owned
+from backend.api.owned import session as _db
 from backend.api.public import public_service_view
 from backend.extensions import db
 from backend.schemas.clients import CollectionEnvelope, CollectionIn, CollectionsEnvelope
@@ -18,17 +17,14 @@ from backend.services import client_auth, collections, experts, package_plans
 blp = Blueprint("collections", __name__, url_prefix="/api/v1",
                 description="Collections: services and package plans under one link")
 
-
-def _db() -> Session:
-    return cast(Session, db.session)
+COLLECTIONS = Owned("collection", collections.get_collection, lambda _, found: collections.collection_view(found))
 
 
 @blp.route("/admin/collections")
 @login_required
 @blp.response(200, CollectionsEnvelope)
 def list_collections():
-    return {"collections": [collections.collection_view(c)
-                            for c in collections.list_collections(_db(), current_expert())]}
+    return {"collections": COLLECTIONS.dump_all(collections.list_collections(_db(), current_expert()))}
 
 
 @blp.route("/admin/collections", methods=["POST"])
@@ -39,15 +35,14 @@ def create_collection(data: dict):
     """A collection of services and plans; ``clients_only`` shows it to signed-in clients only."""
     found = collections.create_collection(_db(), current_expert(), data)
     db.session.commit()
-    return {"collection": collections.collection_view(found)}
+    return COLLECTIONS.dump(found)
 
 
 @blp.route("/admin/collections/<collection>")
 @login_required
 @blp.response(200, CollectionEnvelope)
 def get_collection(collection: str):
-    return {"collection": collections.collection_view(
-        collections.get_collection(_db(), current_expert(), collection))}
+    return COLLECTIONS.dump(COLLECTIONS.get(collection))
 
 
 @blp.route("/admin/collections/<collection>", methods=["PATCH"])
@@ -55,17 +50,16 @@ def get_collection(collection: str):
 @blp.arguments(patch_schema(CollectionIn))
 @blp.response(200, CollectionEnvelope)
 def patch_collection(data: dict, collection: str):
-    expert = current_expert()
-    found = collections.update_collection(_db(), expert, collections.get_collection(_db(), expert, collection), data)
+    found = collections.update_collection(_db(), current_expert(), COLLECTIONS.get(collection), data)
     db.session.commit()
-    return {"collection": collections.collection_view(found)}
+    return COLLECTIONS.dump(found)
 
 
 @blp.route("/admin/collections/<collection>", methods=["DELETE"])
 @login_required
 @blp.response(204)
 def delete_collection(collection: str):
-    collections.delete_collection(_db(), collections.get_collection(_db(), current_expert(), collection))
+    collections.delete_collection(_db(), COLLECTIONS.get(collection))
     db.session.commit()
 
 

@@ -2,14 +2,15 @@
 refunds of unused packages and revoking credits."""
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from flask import current_app
 from flask_smorest import Blueprint
-from sqlalchemy.orm import Session
 
 from backend.api.auth import current_expert, login_required
 from backend.api.client_auth import signed_in_client
+from backend.api.owned import Owned
+from backend.api.owned import session as _db
 from backend.errors import NotFound, ValidationError
 from backend.extensions import db
 from backend.models import Expert, PackagePlan, PackagePurchase
@@ -32,9 +33,7 @@ from backend.types import utcnow
 blp = Blueprint("package_plans", __name__, url_prefix="/api/v1",
                 description="Package plans: sessions sold together, bought by card, spent by bookings")
 
-
-def _db() -> Session:
-    return cast(Session, db.session)
+PLANS = Owned("package_plan", package_plans.get_plan, package_plans.plan_view)
 
 
 def _view(purchase: PackagePurchase, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -50,8 +49,7 @@ def _view(purchase: PackagePurchase, extra: dict[str, Any] | None = None) -> dic
 @login_required
 @blp.response(200, PackagePlansEnvelope)
 def list_plans():
-    return {"package_plans": [package_plans.plan_view(_db(), p)
-                              for p in package_plans.list_plans(_db(), current_expert())]}
+    return {"package_plans": PLANS.dump_all(package_plans.list_plans(_db(), current_expert()))}
 
 
 @blp.route("/admin/package-plans", methods=["POST"])
@@ -62,14 +60,14 @@ def create_plan(data: dict):
     """A plan: ``sessions`` credits for ``services``, for ``price``, valid ``expires_after_days`` after purchase."""
     plan = package_plans.create_plan(_db(), current_expert(), data)
     db.session.commit()
-    return {"package_plan": package_plans.plan_view(_db(), plan)}
+    return PLANS.dump(plan)
 
 
 @blp.route("/admin/package-plans/<plan>")
 @login_required
 @blp.response(200, PackagePlanEnvelope)
 def get_plan(plan: str):
-    return {"package_plan": package_plans.plan_view(_db(), package_plans.get_plan(_db(), current_expert(), plan))}
+    return PLANS.dump(PLANS.get(plan))
 
 
 @blp.route("/admin/package-plans/<plan>", methods=["PATCH"])
@@ -77,10 +75,9 @@ def get_plan(plan: str):
 @blp.arguments(patch_schema(PackagePlanIn))
 @blp.response(200, PackagePlanEnvelope)
 def patch_plan(data: dict, plan: str):
-    expert = current_expert()
-    found = package_plans.update_plan(_db(), expert, package_plans.get_plan(_db(), expert, plan), data)
+    found = package_plans.update_plan(_db(), current_expert(), PLANS.get(plan), data)
     db.session.commit()
-    return {"package_plan": package_plans.plan_view(_db(), found)}
+    return PLANS.dump(found)
 
 
 @blp.route("/admin/package-plans/<plan>", methods=["DELETE"])
@@ -88,7 +85,7 @@ def patch_plan(data: dict, plan: str):
 @blp.response(204)
 def delete_plan(plan: str):
     """Take a plan off sale; packages already bought stay."""
-    package_plans.remove_plan(_db(), package_plans.get_plan(_db(), current_expert(), plan))
+    package_plans.remove_plan(_db(), PLANS.get(plan))
     db.session.commit()
 
 
@@ -130,8 +127,7 @@ def visible_plan(expert: Expert, slug: str) -> PackagePlan:
 @blp.response(200, PackagePlanEnvelope)
 def public_plan(expert: str, plan: str):
     """One package plan, public or unlisted (a direct link); clients-only needs a signed-in client."""
-    found = visible_plan(experts.get_expert(_db(), expert), plan)
-    return {"package_plan": package_plans.plan_view(_db(), found)}
+    return PLANS.dump(visible_plan(experts.get_expert(_db(), expert), plan))
 
 
 @blp.route("/experts/<expert>/package-plans/<plan>/purchases", methods=["POST"])

@@ -12,7 +12,7 @@ from datetime import timedelta
 from flask import Flask
 
 # Each page module adds its routes to the one blueprint when imported.
-from backend.dashboard import availability, bookings, calendars, clients, embed, services, settings  # noqa: F401
+from backend.dashboard import availability, bookings, calendars, clients, embed, packages, services, settings  # noqa: F401
 from backend.dashboard.routes import bp
 
 SESSION_LIFETIME = timedelta(hours=12)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from backend.models import Booking
+from backend.services.bookings import completion
+from backend.types import utcnow
 from backend.views.payments import payment_view
 
 
@@ -25,4 +27,10 @@ def can_mark_paid(booking: Booking) -> bool:
     return view.get("status") == "pay_outside"
 
 
-TESTS = {"dash_can_share": can_share, "dash_can_mark_paid": can_mark_paid}
+def lapsed(booking: Booking) -> bool:
+    """A session the expert set up whose offer expired before the client completed it: its time is
+    free again (sharing it again reserves it anew, if nobody took it)."""
+    return completion.lapsed(booking, utcnow())
+
+
+TESTS = {"dash_can_share": can_share, "dash_can_mark_paid": can_mark_paid, "dash_lapsed": lapsed}

@@ -3,6 +3,7 @@ payment and refunds, answers) with its actions: confirm, share again, mark paid 
 ``routes.py``; rescheduling is here. Every action calls the booking rules the expert API calls."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, time
 
 from flask import flash, redirect, request, url_for
@@ -13,7 +14,8 @@ from backend.dashboard import auth, formatting
 from backend.dashboard.common import Form, db_session, page, renamed, save
 from backend.dashboard.forms import FormInvalid, local_instant
 from backend.dashboard.routes import bp
-from backend.models import Booking
+from backend.models import Booking, Payment
+from backend.payments import ledger
 from backend.schemas import PageCursor, PageQuery
 from backend.services import bookings as booking_rules
 from backend.services import catalog, dashboard
@@ -59,8 +61,27 @@ def bookings() -> ResponseReturnValue:
                 views=VIEW_LABELS, next_cursor=next_cursor, paged=after is not None)
 
 
+@dataclass(frozen=True)
+class Deposit:
+    """A deposit booking's money: the deposit asked, what was paid (kept, after refunds), the balance due."""
+
+    amount: int
+    currency: str
+    paid: int
+    due: int
+
+
+def deposit_of(booking: Booking, payments: list[Payment]) -> Deposit | None:
+    """The deposit facts of ``booking`` (None without a deposit); the balance is the ledger's, as the API shows it."""
+    if not booking.deposit_amount:
+        return None
+    return Deposit(booking.deposit_amount, booking.price_currency or "", ledger.paid_total(payments),
+                   ledger.balance_due(db_session(), booking))
+
+
 def _booking_page(booking: Booking, form: Form | None = None, status: int = 200) -> ResponseReturnValue:
     expert = auth.current_expert()
+    payments = dashboard.payments_of(db_session(), booking)
     now = utcnow()
     labels = {q.get("id"): q.get("label") for q in booking.service.questions or []}
     sessions = []
@@ -69,7 +90,7 @@ def _booking_page(booking: Booking, form: Form | None = None, status: int = 200)
                     if row.seats_left > 0 and row.session.id != booking.session_id]
     local_start = formatting.local(booking.start, expert.timezone)
     return page("dashboard/booking.html", "dashboard.bookings", status, booking=booking,
-                payment=payment_view(booking), payments=dashboard.payments_of(db_session(), booking),
+                payment=payment_view(booking), payments=payments, deposit=deposit_of(booking, payments),
                 answers=[(labels.get(k, k), v) for k, v in (booking.answers or {}).items()],
                 events=booking.events, event_labels=EVENT_LABELS, actors=ACTORS, sessions=sessions,
                 form=form or Form(values={"date": local_start.date().isoformat(), "time": local_start.strftime("%H:%M")}),

@@ -25,7 +25,7 @@ from backend.extensions import db
 # (endpoint, label): the pages of the navigation, in the order an expert meets them.
 NAV = (
     ("dashboard.home", "Overview"), ("dashboard.bookings", "Bookings"), ("dashboard.services", "Services"),
-    ("dashboard.availability", "Availability"), ("dashboard.clients", "Clients"), ("dashboard.leads_page", "Leads"),
+    ("dashboard.availability", "Availability"), ("dashboard.packages", "Packages"), ("dashboard.clients", "Clients"), ("dashboard.leads_page", "Leads"),
     ("dashboard.embed", "Embed & links"), ("dashboard.settings", "Settings"),
 )
 MAX_FIELD = 5000  # longer input is cut before it is echoed back; the schemas refuse what is too long anyway

@@ -18,10 +18,10 @@ from flask.typing import ResponseReturnValue
 from markupsafe import escape
 
 from backend.dashboard import auth
-from backend.dashboard.common import Form, page
+from backend.dashboard.common import Form, db_session, page
 from backend.dashboard.routes import bp
-from backend.models import Expert, Service
-from backend.services import catalog
+from backend.models import Collection, Expert, Service
+from backend.services import catalog, collections
 
 MODES = (("inline", "Inline"), ("popup", "Popup button"), ("floating", "Floating button"))
 THEMES = (("", "Light"), ("dark", "Dark"), ("auto", "Follow the visitor’s device"))
@@ -105,6 +105,24 @@ def snippet(base_url: str, expert: Expert, options: EmbedOptions, mode: str, non
             f"  Kairos('floating', {literal});\n</script>\n{loader}")
 
 
+@dataclass(frozen=True)
+class CollectionCode:
+    """What to paste or share for one collection (API.md, "Collections": embedding)."""
+
+    collection: Collection
+    snippet: str
+    link: str
+
+
+def collection_code(base_url: str, expert: Expert, found: Collection) -> CollectionCode:
+    """The inline snippet (``data-kairos-collection`` beside the expert) and the whole-page link of a collection."""
+    loader = f'<script src="{escape(base_url)}/embed.js" async></script>'
+    return CollectionCode(
+        found,
+        f'<div data-kairos-expert="{escape(expert.slug)}" data-kairos-collection="{escape(found.slug)}"></div>\n{loader}',
+        f"{base_url}/book/{expert.slug}?{urlencode({'collection': found.slug})}")
+
+
 def _base_url() -> str:
     return current_app.config["KAIROS"].base_url
 
@@ -115,6 +133,7 @@ def embed() -> ResponseReturnValue:
     """Snippets and link for the chosen page or service and options, with their live preview."""
     expert = auth.current_expert()
     options, form = options_from(request.args, expert)
+    form.values["mode"] = options.mode  # no choice in the address (a plain link here): inline, ticked
     base_url = _base_url()
     query = {k: v for k, v in form.values.items() if v and k not in form.errors}
     query["mode"] = options.mode
@@ -123,7 +142,9 @@ def embed() -> ResponseReturnValue:
                                  *((s.slug, s.name) for s in catalog.live_services(expert))],
                 modes=MODES, themes=THEMES,
                 snippets={mode: snippet(base_url, expert, options, mode) for mode, _ in MODES},
-                link=direct_link(base_url, expert, options), preview_query=urlencode(query))
+                link=direct_link(base_url, expert, options), preview_query=urlencode(query),
+                collection_codes=[collection_code(base_url, expert, c)
+                                  for c in collections.list_collections(db_session(), expert)])
 
 
 @bp.get("/embed/preview")

@@ -39,7 +39,8 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:64].strip("-") or "service"
 
 
-def _major(amount: int | None, currency: str | None) -> str:
+def major_units(amount: int | None, currency: str | None) -> str:
+    """A price in minor units as the form shows it (``9000``, ``usd`` → ``"90.00"``; empty when free)."""
     if amount is None:
         return ""
     return str(amount) if (currency or "").lower() in ZERO_DECIMAL else f"{Decimal(amount) / 100:.2f}"
@@ -63,7 +64,7 @@ def form_of(service: Service | None) -> Form:
             "name": service.name, "slug": service.slug, "kind": service.kind, "description": service.description,
             "duration_minutes": str(service.duration_minutes),
             **{f"location.{k}": location.get(k, "") for k in ("type", "url", "phone", "name", "address", "details")},
-            "price.amount": _major(service.price_amount, service.price_currency),
+            "price.amount": major_units(service.price_amount, service.price_currency),
             "price.currency": (service.price_currency or "").upper(),
             "payment_options": list(service.payment_options or []),
             "outside_payment_instructions": service.outside_payment_instructions or "",
@@ -149,7 +150,7 @@ def api_input(form: Form, *, creating: bool) -> tuple[dict[str, Any], dict[str, 
     if creating and raw["kind"] != "personal" and set(raw["location"]) == {"type"} and raw["location"]["type"] == "video":
         # The editor's default place suits a personal call; dated sessions happen somewhere, each saying where.
         raw["location"] = {"type": "in_person"}
-    raw["price"] = _price(v["price.amount"], v["price.currency"], errors)
+    raw["price"] = price_input(v["price.amount"], v["price.currency"], errors)
     taken: set[str] = set()
     questions = []
     for i, q in enumerate(v["questions"]):
@@ -179,7 +180,7 @@ def _notice(text: str, errors: dict[str, list[str]]) -> int:
     return int(hours * 60)
 
 
-def _price(amount: str, currency: str, errors: dict[str, list[str]]) -> dict[str, Any] | None:
+def price_input(amount: str, currency: str, errors: dict[str, list[str]]) -> dict[str, Any] | None:
     """``"90.00"`` and ``"USD"`` → ``{"amount": 9000, "currency": "usd"}``; both empty is free."""
     if not amount and not currency:
         return None

@@ -184,6 +184,19 @@ def add_token() -> ResponseReturnValue:
     return _integrations_page(new_token=token)
 
 
+@bp.get("/settings/tokens/<id:token_id>/delete")
+@auth.login_required
+def revoke_token_form(token_id: int) -> ResponseReturnValue:
+    """Ask before revoking an API token: the scripts using it stop working at once."""
+    token = credentials.get_token(db_session(), auth.current_expert(), token_id)
+    name = token.label or "Unnamed"
+    return page("dashboard/remove.html", "dashboard.settings", title=f"Revoke the API token “{name}”?",
+                explanation="Scripts and tools using it are refused from the moment you revoke it. "
+                            "This cannot be undone: to reconnect them, create a new token.",
+                action=url_for("dashboard.revoke_token", token_id=token.id), button="Revoke token",
+                back=url_for("dashboard.integrations"), back_label="Back to webhooks and API tokens")
+
+
 @bp.post("/settings/tokens/<id:token_id>/delete")
 @auth.login_required
 def revoke_token(token_id: int) -> ResponseReturnValue:

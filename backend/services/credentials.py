@@ -41,12 +41,17 @@ def create_token(db: Session, expert: Expert, label: str) -> str:
     return token
 
 
-def revoke_token(db: Session, expert: Expert, token_id: int) -> None:
-    """Delete one of the expert's tokens: scripts using it get 401 from now on."""
+def get_token(db: Session, expert: Expert, token_id: int) -> ApiToken:
+    """One of the expert's API tokens; NotFound for anyone else's."""
     row = db.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.expert_id == expert.id))
     if row is None:
         raise NotFound("No such API token.")
-    db.delete(row)
+    return row
+
+
+def revoke_token(db: Session, expert: Expert, token_id: int) -> None:
+    """Delete one of the expert's tokens: scripts using it get 401 from now on."""
+    db.delete(get_token(db, expert, token_id))
     db.flush()
 
 
