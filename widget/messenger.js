@@ -33,25 +33,36 @@ window.addEventListener('message', (e) => {
   if (!embedded || e.origin !== hostOrigin || e.source !== window.parent) return;
   const m = e.data;
   if (!m || m.kairos !== 1 || m.wid !== wid || typeof m.type !== 'string') return;
-  if (m.type === 'hello') document.documentElement.classList.add('sized');
+  // The embed holds the frame's height while growing would push host content the reader sees: scroll inside then.
+  if (m.type === 'hello') document.documentElement.classList.toggle('sized', !(m.payload && m.payload.scroll));
   for (const fn of listeners[m.type] || []) fn(m.payload || {});
 });
 
 // Report our height to the embed whenever it changes. A ResizeObserver catches layout changes
 // (width, images); a MutationObserver catches content changes even while the browser skips
 // rendering for an off-screen cross-origin frame (where ResizeObserver stays silent). No timers.
+// `user` says the client has used the widget: until then the embed grows the frame only where that
+// moves nothing the reader sees, and we scroll inside the height it reserved; from then on it follows us.
 export function watchSize(el = document.body) {
   if (!embedded) return;
   let last = 0;
   let queued = false;
+  let user = false;
   const report = () => {
     queued = false;
     const height = Math.ceil(el.getBoundingClientRect().height);
     if (height && height !== last) {
       last = height;
-      post('resize', { height });
+      post('resize', { height, user });
     }
   };
+  const used = () => {
+    if (user) return;
+    user = true;
+    last = 0; // say it again, now as the client's own doing
+    report();
+  };
+  for (const type of ['pointerdown', 'keydown']) window.addEventListener(type, used, { capture: true, passive: true });
   if ('ResizeObserver' in window) new ResizeObserver(report).observe(el);
   new MutationObserver(() => {
     if (!queued) {
