@@ -39,8 +39,13 @@ window.addEventListener('message', (e) => {
 });
 
 // Report our height to the embed whenever it changes. A ResizeObserver catches layout changes
-// (width, images); a MutationObserver catches content changes even while the browser skips
-// rendering for an off-screen cross-origin frame (where ResizeObserver stays silent). No timers.
+// (width, images) after the browser's own layout; a MutationObserver catches content changes even
+// while the browser skips rendering for an off-screen cross-origin frame (where ResizeObserver stays
+// silent). Its report waits for a task of its own: measuring forces a layout, which inside the task
+// that built the view made one long task of both (on a phone the frame may share the host page's
+// main thread, where long tasks are the host's Total Blocking Time).
+// Nothing is reported while the skeleton shows (`aria-busy`): the embed keeps the box it reserved
+// instead of shrinking to the skeleton and growing again.
 // `user` says the client has used the widget: until then the embed grows the frame only where that
 // moves nothing the reader sees, and we scroll inside the height it reserved; from then on it follows us.
 export function watchSize(el = document.body) {
@@ -50,6 +55,7 @@ export function watchSize(el = document.body) {
   let user = false;
   const report = () => {
     queued = false;
+    if (document.querySelector('main[aria-busy="true"]')) return;
     const height = Math.ceil(el.getBoundingClientRect().height);
     if (height && height !== last) {
       last = height;
@@ -67,9 +73,9 @@ export function watchSize(el = document.body) {
   new MutationObserver(() => {
     if (!queued) {
       queued = true;
-      queueMicrotask(report);
+      setTimeout(report);
     }
-  }).observe(el, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['class', 'hidden'] });
+  }).observe(el, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['class', 'hidden', 'aria-busy'] });
   report();
 }
 
