@@ -16,7 +16,7 @@ article's main thread, and its boot blocks the article. Lighthouse runs on a des
 gives each site its own process (and the article would not see the widget's work at all), so this
 bench turns site isolation off by default (``--site-isolation`` keeps it, as desktop Chrome does).
 
-Each version is served by gunicorn (2 workers, its own SQLite database, the demo expert) on
+Each version is served by gunicorn (4 workers, its own SQLite database, the demo expert) on
 127.0.0.1; the host pages by a static server on localhost: two origins. Lighthouse comes from the npm
 registry into bench/.lighthouse (gitignored) on first use; Chromium from CHROME_PATH, else
 /usr/bin/chromium.
@@ -110,7 +110,7 @@ def medians(url: str, runs: int, tmp: Path, isolation: bool) -> dict[str, float]
 
 def start(root: Path, instance: Path) -> GunicornApp:
     instance.mkdir()
-    app = GunicornApp(f"sqlite:///{instance / 'kairos.db'}", instance, workers=2, root=root).start()
+    app = GunicornApp(f"sqlite:///{instance / 'kairos.db'}", instance, workers=4, root=root).start()
     app.kairos("demo")
     return app
 

@@ -33,21 +33,15 @@ window.addEventListener('message', (e) => {
   if (!embedded || e.origin !== hostOrigin || e.source !== window.parent) return;
   const m = e.data;
   if (!m || m.kairos !== 1 || m.wid !== wid || typeof m.type !== 'string') return;
-  // The embed holds the frame's height while growing would push host content the reader sees: scroll inside then.
+  // The embed holds the frame's height while growing would move what the reader sees: scroll inside then.
   if (m.type === 'hello') document.documentElement.classList.toggle('sized', !(m.payload && m.payload.scroll));
   for (const fn of listeners[m.type] || []) fn(m.payload || {});
 });
 
-// Report our height to the embed whenever it changes. A ResizeObserver catches layout changes
-// (width, images) after the browser's own layout; a MutationObserver catches content changes even
-// while the browser skips rendering for an off-screen cross-origin frame (where ResizeObserver stays
-// silent). Its report waits for a task of its own: measuring forces a layout, which inside the task
-// that built the view made one long task of both (on a phone the frame may share the host page's
-// main thread, where long tasks are the host's Total Blocking Time).
-// Nothing is reported while the skeleton shows (`aria-busy`): the embed keeps the box it reserved
-// instead of shrinking to the skeleton and growing again.
-// `user` says the client has used the widget: until then the embed grows the frame only where that
-// moves nothing the reader sees, and we scroll inside the height it reserved; from then on it follows us.
+// Report our height to the embed whenever it changes: a ResizeObserver after the browser's layout;
+// a MutationObserver while rendering is skipped off screen, reporting in a task of its own (measuring
+// forces a layout). Not while the skeleton shows; `user` once the client has used the widget.
+// The reasons: docs/architecture.md#embedjs.
 export function watchSize(el = document.body) {
   if (!embedded) return;
   let last = 0;
@@ -65,7 +59,7 @@ export function watchSize(el = document.body) {
   const used = () => {
     if (user) return;
     user = true;
-    last = 0; // say it again, now as the client's own doing
+    last = 0;
     report();
   };
   for (const type of ['pointerdown', 'keydown']) window.addEventListener(type, used, { capture: true, passive: true });
