@@ -7,7 +7,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-for script in ("bench_engine.py", "bench_slots.py", "bench_booking.py", "bench_widget.py"):
+for script in ("bench_engine.py", "bench_slots.py", "bench_booking.py", "bench_widget.py", "bench_lighthouse.py"):
     path = HERE / script
     if not path.exists():
         continue
