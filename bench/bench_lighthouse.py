@@ -76,7 +76,7 @@ def snippet(server_url: str) -> str:
             f'<script src="{server_url}/embed.js" async></script>')
 
 
-PAGES = (("first screen", 0), ("below the fold", 12))
+PAGES = (("first screen", 0), ("below the fold", 25))
 
 
 def ensure_lighthouse() -> None:

@@ -40,7 +40,7 @@ window.addEventListener('message', (e) => {
 
 // Report our height to the embed whenever it changes: a ResizeObserver after the browser's layout;
 // a MutationObserver while rendering is skipped off screen, reporting in a task of its own (measuring
-// forces a layout). Not while the skeleton shows; `user` once the client has used the widget.
+// forces a layout). `user` once the client has used the widget.
 // The reasons: docs/architecture.md#embedjs.
 export function watchSize(el = document.body) {
   if (!embedded) return;
@@ -49,7 +49,6 @@ export function watchSize(el = document.body) {
   let user = false;
   const report = () => {
     queued = false;
-    if (document.querySelector('main[aria-busy="true"]')) return;
     const height = Math.ceil(el.getBoundingClientRect().height);
     if (height && height !== last) {
       last = height;
@@ -69,7 +68,7 @@ export function watchSize(el = document.body) {
       queued = true;
       setTimeout(report);
     }
-  }).observe(el, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['class', 'hidden', 'aria-busy'] });
+  }).observe(el, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['class', 'hidden'] });
   report();
 }
 
