@@ -33,15 +33,11 @@ window.addEventListener('message', (e) => {
   if (!embedded || e.origin !== hostOrigin || e.source !== window.parent) return;
   const m = e.data;
   if (!m || m.kairos !== 1 || m.wid !== wid || typeof m.type !== 'string') return;
-  // The embed holds the frame's height while growing would move what the reader sees: scroll inside then.
   if (m.type === 'hello') document.documentElement.classList.toggle('sized', !(m.payload && m.payload.scroll));
   for (const fn of listeners[m.type] || []) fn(m.payload || {});
 });
 
-// Report our height to the embed whenever it changes: a ResizeObserver after the browser's layout;
-// a MutationObserver while rendering is skipped off screen, reporting in a task of its own (measuring
-// forces a layout). `user` once the client has used the widget.
-// The reasons: docs/architecture.md#embedjs.
+// Report our height to the embed whenever it changes (reasons: docs/architecture.md#embedjs).
 export function watchSize(el = document.body) {
   if (!embedded) return;
   let last = 0;
