@@ -6,12 +6,13 @@
   (/widget/{expert}) and for a direct service link (/widget/{expert}/{service});
 - the time from inserting the snippet into a host page to the first slot buttons on screen,
   median and p90 of 10 in headless Chromium, with a cold cache (a fresh browser context each run)
-  and a warm one (embed.js and the widget's files cached, as for a returning visitor).
+  and a warm one (embed.js and the widget's files cached, as for a returning visitor);
+- where that time goes (cold): the medians, from the insertion, of embed.js arriving, the widget's
+  page, its styles and modules, the profile and slots requests, and the first slots painted.
 
-A live `kairos serve` (its own SQLite database, demo expert) serves the widget on 127.0.0.1 and a
-static host site on localhost serves the host page: two origins, as on a real expert's site. A second
-server runs the baseline commit's code (bench/baseline.py), so every figure is printed beside today's
-in the same run (the machine is shared: only side-by-side figures compare).
+Today's code (bench/baseline.py) and the new are each served by gunicorn (4 workers, its own SQLite
+database, the demo expert) on 127.0.0.1, side by side in the same run; a static host site on
+localhost serves the host page: two origins, as on a real expert's site.
 
 Run from the repository root:  .venv/bin/python bench/bench_widget.py [--runs 10]
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,29 +33,32 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from bench.baseline import BASELINE_REF, baseline_root  # noqa: E402
-from e2e.conftest import KAIROS, HostSite, LiveServer, _browser_path  # noqa: E402
+from bench.baseline import baseline_root  # noqa: E402
+from e2e.conftest import HostSite, _browser_path  # noqa: E402
+from tests.live import GunicornApp  # noqa: E402
 
 EMBED_BUDGET = 3 * 1024
 FIRST_SCREEN_BUDGET = 30 * 1024
+FIRST_SLOTS_BUDGET_MS = 300
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                "--no-first-run", "--disable-sync"]
 
 # Runs in every frame before its own scripts: inside the widget, note when the first slot button
-# has been laid out and is about to be painted (Date.now(), comparable with the host page's).
+# has been laid out and is about to be painted (on the clock every document of the browser shares:
+# timeOrigin + now(), comparable with the host page's).
 FIRST_SLOT_PROBE = """
 if (location.pathname.startsWith('/widget/')) {
   new MutationObserver(function (_, obs) {
     if (document.querySelector('button.time, button.sess-btn')) {
       obs.disconnect();
-      requestAnimationFrame(function () { window.__firstSlotAt = Date.now(); });
+      requestAnimationFrame(function () { window.__firstSlotAt = performance.timeOrigin + performance.now(); });
     }
   }).observe(document, {childList: true, subtree: true});
 }
 """
 
 INSERT_SNIPPET = """([src, expert, service]) => {
-  window.__insertedAt = Date.now();
+  window.__insertedAt = performance.timeOrigin + performance.now();
   const div = document.createElement('div');
   div.dataset.kairosExpert = expert;
   div.dataset.kairosService = service;
@@ -67,33 +70,34 @@ INSERT_SNIPPET = """([src, expert, service]) => {
 }"""
 
 
-class BaselineServer(LiveServer):
-    """`kairos serve` run from the baseline commit's tree (its backend and its widget files)."""
+# Inside the widget's frame once its first slots are painted: when each of its requests started and
+# ended, on the shared clock.
+WATERFALL = """() => {
+  const o = performance.timeOrigin, nav = performance.getEntriesByType('navigation')[0];
+  return {page: [o + nav.startTime, o + nav.responseEnd], slots: window.__firstSlotAt,
+          resources: performance.getEntriesByType('resource').map(e => [e.name, o + e.startTime, o + e.responseEnd])};
+}"""
 
-    def __init__(self, tmp: Path, root: Path) -> None:
-        super().__init__(tmp)
-        self.root = root
+MILESTONES = ("embed.js arrived", "widget page asked", "widget page arrived", "styles and modules arrived",
+              "profile answered", "slots asked", "slots answered", "first slots painted")
 
-    def kairos(self, *args: str) -> str:
-        result = subprocess.run([*KAIROS, *args], env=self.env, cwd=self.root, capture_output=True, text=True,
-                                timeout=120)
-        assert result.returncode == 0, result.stderr + result.stdout
-        return result.stdout
 
-    def start(self) -> BaselineServer:
-        self.kairos("migrate")
-        self.proc = subprocess.Popen([*KAIROS, "serve", "--port", str(self.port)], env=self.env, cwd=self.root,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(self.url + "/api/openapi.json", timeout=1)
-                return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("baseline server exited") from None
-                time.sleep(0.1)
-        raise RuntimeError("baseline server did not start")
+def milestones(page, frame) -> dict[str, float]:
+    """One cold run's waterfall: each milestone in ms after the snippet was inserted."""
+    t0 = page.evaluate("window.__insertedAt")
+    embed = page.evaluate("performance.timeOrigin + performance.getEntriesByType('resource')"
+                          ".filter(e => e.name.endsWith('/embed.js'))[0].responseEnd")
+    w = frame.evaluate(WATERFALL)
+    res = w["resources"]
+    assets = [end for name, _, end in res if "/widget-assets/" in name]
+    profile = [end for name, _, end in res if urlparse(name).path.rstrip("/").endswith("/experts/demo")]
+    slots = [(start, end) for name, start, end in res if "/slots" in name]
+    got = {"embed.js arrived": embed, "widget page asked": w["page"][0], "widget page arrived": w["page"][1],
+           "styles and modules arrived": max(assets) if assets else None,
+           "profile answered": min(profile) if profile else None,
+           "slots asked": slots[0][0] if slots else None, "slots answered": slots[0][1] if slots else None,
+           "first slots painted": w["slots"]}
+    return {k: v - t0 for k, v in got.items() if v is not None}
 
 
 def kb(n: float) -> str:
@@ -104,19 +108,18 @@ def verdict(ok: bool) -> str:
     return "ok" if ok else "OVER BUDGET"
 
 
-def embed_size(server: LiveServer) -> None:
-    source = (ROOT / "embed" / "embed.js").read_bytes()
+def embed_size(label: str, root: Path, server: GunicornApp) -> None:
+    source = (root / "embed" / "embed.js").read_bytes()
     gz9 = len(gzip.compress(source, 9, mtime=0))
     req = urllib.request.Request(server.url + "/embed.js", headers={"Accept-Encoding": "gzip"})
     with urllib.request.urlopen(req) as res:
         served = len(res.read())
         encoding = res.headers.get("Content-Encoding")
-    print("embed.js")
-    print(f"  source {len(source):>6} B   gzip -9 {gz9:>5} B   served ({encoding}) {served:>5} B   "
+    print(f"  {label:<9} source {len(source):>6} B   gzip -9 {gz9:>5} B   served ({encoding}) {served:>5} B   "
           f"budget {EMBED_BUDGET} B: {verdict(max(gz9, served) <= EMBED_BUDGET and encoding == 'gzip')}")
 
 
-def first_screen(browser, server: LiveServer, host: HostSite, path: str, ready: str) -> tuple[int, list]:
+def first_screen(browser, server: GunicornApp, host: HostSite, path: str, ready: str) -> tuple[int, list]:
     """Load the widget at ``path`` in an iframe on a host page; sum what its first screen received."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US",
                                   timezone_id="America/New_York")
@@ -152,7 +155,9 @@ style="width:100%;height:900px;border:0"></iframe></body></html>""")
     return sum(size for _, _, size in got), got
 
 
-def time_to_slots(browser, server: LiveServer, host: HostSite, runs: int, warm: bool) -> list[float]:
+def time_to_slots(browser, server: GunicornApp, host: HostSite, runs: int, warm: bool,
+                  waterfall: list | None = None) -> list[float]:
+    """Insert the snippet ``runs`` times; ms to the first slots painted. Cold runs add their waterfall."""
     url = host.page("bench-host.html", """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>An expert's site</title></head>
 <body><h1>Book a session</h1></body></html>""")
@@ -173,6 +178,8 @@ def time_to_slots(browser, server: LiveServer, host: HostSite, runs: int, warm: 
         frame = next(f for f in page.frames if "/widget/" in f.url)
         frame.wait_for_function("window.__firstSlotAt !== undefined")
         elapsed = frame.evaluate("window.__firstSlotAt") - page.evaluate("window.__insertedAt")
+        if waterfall is not None and not warm:
+            waterfall.append(milestones(page, frame))
         page.close()
         if warm and i == 0:
             continue  # the first visit fills the cache
@@ -188,53 +195,80 @@ def summary(samples: list[float]) -> str:
             f"(min {ordered[0]:.0f}, max {ordered[-1]:.0f}, n={len(ordered)})")
 
 
+def start(root: Path, instance: Path) -> GunicornApp:
+    """gunicorn serving the code at ``root`` on its own SQLite database, with the demo expert."""
+    instance.mkdir()
+    app = GunicornApp(f"sqlite:///{instance / 'kairos.db'}", instance, workers=4, root=root).start()
+    app.kairos("demo")
+    return app
+
+
+def print_waterfall(waterfalls: dict[str, list[dict[str, float]]]) -> None:
+    labels = list(waterfalls)
+    print(f"  {'ms after the snippet was inserted (medians)':<44}" + "".join(f"{label:>10}" for label in labels))
+    for name in MILESTONES:
+        cells = []
+        for label in labels:
+            values = [run[name] for run in waterfalls[label] if name in run]
+            cells.append(f"{statistics.median(values):>10.0f}" if values else f"{'-':>10}")
+        print(f"  {name:<44}" + "".join(cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "new").mkdir()
-        (Path(tmp) / "old").mkdir()
-        server = LiveServer(Path(tmp) / "new").start()
-        baseline = BaselineServer(Path(tmp) / "old", baseline_root()).start()
         host_root = Path(tmp) / "host"
         host_root.mkdir()
         host = HostSite(host_root)
-        servers = ((f"baseline {BASELINE_REF}", baseline), ("this tree", server))
+        roots = {"baseline": baseline_root(), "new": ROOT}
+        servers: dict[str, GunicornApp] = {}
         try:
-            for _, s in servers:
-                s.kairos("demo")
-            embed_size(server)
+            for label, root in roots.items():
+                servers[label] = start(root, Path(tmp) / label)
+            print("embed.js")
+            for label, server in servers.items():
+                embed_size(label, roots[label], server)
             with sync_playwright() as p:
                 launch = {"args": LAUNCH_ARGS}
                 if _browser_path():
                     launch["executable_path"] = _browser_path()
                 browser = p.chromium.launch(**launch)
                 print("\nwidget first screen (bytes received by Chromium, encoded; embed.js not counted)")
-                for label, path, ready in (("service list", "/widget/demo", "button.svc-btn"),
-                                           ("direct service link", "/widget/demo/intro-call", "button.time")):
-                    for name, s in servers:
-                        total, items = first_screen(browser, s, host, path, ready)
-                        print(f"  {label} ({path}), {name}: {total} B = {kb(total)}   "
+                for label, server in servers.items():
+                    for kind, path, ready in (("service list", "/widget/demo", "button.svc-btn"),
+                                              ("direct service link", "/widget/demo/intro-call", "button.time")):
+                        total, items = first_screen(browser, server, host, path, ready)
+                        print(f"  {label:<9} {kind} ({path}): {total} B = {kb(total)}   "
                               f"budget {kb(FIRST_SCREEN_BUDGET)}: {verdict(total <= FIRST_SCREEN_BUDGET)}")
-                        for item, encoding, size in sorted(items, key=lambda x: -x[2]):
-                            print(f"      {size:>6} B  {encoding:<8} {item}")
+                        for name, encoding, size in sorted(items, key=lambda x: -x[2]):
+                            print(f"      {size:>6} B  {encoding:<8} {name}")
                 print("\ninserting the snippet → first slot buttons on screen (headless Chromium, loopback)")
-                for warm in (False, True):
-                    # Alternating rounds, so a busy spell of the shared machine falls on both.
-                    samples: dict[str, list[float]] = {name: [] for name, _ in servers}
-                    for _ in range(args.runs):
-                        for name, s in servers:
-                            samples[name] += time_to_slots(browser, s, host, 1, warm=warm)
-                    for name, _ in servers:
-                        print(f"  {'warm' if warm else 'cold'} cache, {name}: {summary(samples[name])}")
-                    ratio = statistics.median(samples["this tree"]) / statistics.median(samples[servers[0][0]])
-                    print(f"  {'warm' if warm else 'cold'} cache: this tree / baseline = {ratio:.2f}x (medians)")
+                waterfalls: dict[str, list] = {}
+                cold = {}
+                # Alternate the versions run by run, so a busy spell of the shared machine hits both.
+                for label in servers:
+                    cold[label], waterfalls[label] = [], []
+                for _ in range(args.runs):
+                    for label, server in servers.items():
+                        cold[label] += time_to_slots(browser, server, host, 1, warm=False, waterfall=waterfalls[label])
+                for label in servers:
+                    ok = statistics.median(cold[label]) <= FIRST_SLOTS_BUDGET_MS
+                    print(f"  {label:<9} cold cache: {summary(cold[label])}   budget {FIRST_SLOTS_BUDGET_MS} ms: "
+                          f"{verdict(ok)}")
+                for label, server in servers.items():
+                    print(f"  {label:<9} warm cache: {summary(time_to_slots(browser, server, host, args.runs, warm=True))}")
+                ratio = statistics.median(cold["baseline"]) / statistics.median(cold["new"])
+                print(f"  cold median, baseline / new: {ratio:.2f}×")
+                print("\nwhere the cold time goes")
+                print_waterfall(waterfalls)
                 browser.close()
         finally:
             host.stop()
-            for _, s in servers:
-                s.stop()
+            for server in servers.values():
+                server.stop()
+
 
 if __name__ == "__main__":
     main()

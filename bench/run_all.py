@@ -8,7 +8,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 for script in ("bench_engine.py", "bench_slots.py", "bench_reads.py", "bench_booking.py", "bench_widget.py",
-               "load_test.py"):
+               "bench_lighthouse.py", "load_test.py"):
     path = HERE / script
     if not path.exists():
         continue

@@ -1,4 +1,4 @@
-/*! Kairos embed. Every byte counts (3 KB gzipped), so the reasons live in docs/architecture.md#embedjs */
+/*! Kairos embed: the reasons are in docs/architecture.md#embedjs */
 (function (w, d) {
   var K = w.Kairos;
   if (K && K.loaded) return;
@@ -6,7 +6,7 @@
   var HOST = new URL(S.src).origin;
   var TYPES = /^(ready|step|slot-selected|hold-expired|booking-(completed|cancelled|rescheduled|failed))$/;
   var OPTS = ['name', 'email', 'color', 'theme', 'lang', 'collection'];
-  var all = {}, on = {}, seen = new WeakSet(), done = {}, n = 0, dlg, cur;
+  var all = {}, on = {}, seen = new WeakSet(), done = {}, dlg, cur;
   var T = 'clamp(0,(.179 - y)*1e5,1) ';
   var BTN = { position: 'fixed', margin: '0', border: '0', display: 'block', cursor: 'pointer', color: '#fff' };
 
@@ -16,7 +16,7 @@
   function opts(el, o) { o = o || {}; OPTS.concat('service', 'expert', 'manage').forEach(function (k) { o[k] = o[k] || attr(el, k); }); return o; }
 
   function frame(o, el, pop) {
-    var id = 'k' + ++n + Math.random().toString(36).slice(2, 8);
+    var id = 'k' + Math.random().toString(36).slice(2);
     var q = new URLSearchParams({ origin: location.origin, wid: id });
     OPTS.forEach(function (k) { o[k] && q.set(k, o[k]); });
     pop && q.set('popup', 1);
@@ -25,12 +25,16 @@
     f.title = o.title || 'Booking';
     f.allow = 'payment';
     f.src = HOST + (o.manage ? '/manage/' + o.manage.split('/').pop() : '/widget/' + encodeURIComponent(o.expert) + (o.service ? '/' + encodeURIComponent(o.service) : '')) + '?' + q;
-    var wg = all[id] = { id: id, f: f, el: el };
-    f.addEventListener('load', function () { wg.up = 1; send(wg, 'hello'); cur == wg && send(wg, 'open'); });
-    return wg;
+    return f.k = all[id] = { id: id, f: f, el: el };
   }
 
-  function send(wg, type) { wg.up && wg.f.contentWindow.postMessage({ kairos: 1, wid: wg.id, type: type, payload: {} }, HOST); }
+  function fit(wg, h, u) {
+    var r = wg.f.getBoundingClientRect(), ok = u || wg.pop || Math.min(r.bottom, r.top + h) >= innerHeight;
+    ok && css(wg.f, { height: h + 'px' });
+    send(wg, 'hello', { scroll: !ok && r.height < h });
+  }
+
+  function send(wg, type, p) { wg.up && wg.f.contentWindow.postMessage({ kairos: 1, wid: wg.id, type: type, payload: p || {} }, HOST); }
 
   function emit(wg, type, detail) {
     var el = wg.el && wg.el.isConnected ? wg.el : d;
@@ -39,12 +43,11 @@
   }
 
   w.addEventListener('message', function (e) {
-    if (e.origin !== HOST) return;
-    var m = e.data, wg = m && m.kairos === 1 && all[m.wid], p = m && m.payload || {}, t = m && m.type;
+    var m = e.origin == HOST && e.data, wg = m && m.kairos === 1 && all[m.wid], p = m && m.payload || {}, t = m && m.type;
     if (!wg || e.source !== wg.f.contentWindow) return;
+    wg.up || (wg.up = 1, cur == wg && send(wg, 'open'));
     if (t == 'resize') {
-      var h = Math.ceil(p.height);
-      h > 0 && css(wg.f, { height: h + 'px' });
+      p.height > 0 && fit(wg, p.height, p.user);
     } else if (t == 'close') {
       cur == wg && close();
     } else if (TYPES.test(t)) {
@@ -63,9 +66,10 @@
     seen.add(el);
     o = opts(el, o);
     if (!o.expert && !o.manage) return;
-    var wg = frame(o, el);
-    css(el, { 'min-height': '480px' });
-    wg.f.addEventListener('load', function () { el.style.removeProperty('min-height'); });
+    var r = el.getBoundingClientRect(), wg = frame(o, el);
+    r.top > innerHeight + 800 && (wg.f.loading = 'lazy');
+    css(wg.f, { height: (r.height || (o.service ? (r.width < 800 ? 1000 : 714) : 1100)) + 'px' });
+    css(el, { 'min-height': '0' });
     el.appendChild(wg.f);
   }
 
@@ -110,7 +114,7 @@
       'border-radius': '50%', background: '#fff', color: '#111', font: '600 28px/44px system-ui,sans-serif', 'z-index': '1' }), p), z = dlg.z = mk('span', 0, p);
     a.tabIndex = z.tabIndex = 0;
     x.type = 'button';
-    x.textContent = '\u00d7';
+    x.textContent = '×';
     x.setAttribute('aria-label', 'Close');
     a.onfocus = function () { cur && cur.f.focus(); };
     z.onfocus = function () { x.focus(); };

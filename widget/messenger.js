@@ -33,30 +33,36 @@ window.addEventListener('message', (e) => {
   if (!embedded || e.origin !== hostOrigin || e.source !== window.parent) return;
   const m = e.data;
   if (!m || m.kairos !== 1 || m.wid !== wid || typeof m.type !== 'string') return;
-  if (m.type === 'hello') document.documentElement.classList.add('sized');
+  if (m.type === 'hello') document.documentElement.classList.toggle('sized', !(m.payload && m.payload.scroll));
   for (const fn of listeners[m.type] || []) fn(m.payload || {});
 });
 
-// Report our height to the embed whenever it changes. A ResizeObserver catches layout changes
-// (width, images); a MutationObserver catches content changes even while the browser skips
-// rendering for an off-screen cross-origin frame (where ResizeObserver stays silent). No timers.
+// Report our height to the embed whenever it changes (reasons: docs/architecture.md#embedjs).
 export function watchSize(el = document.body) {
   if (!embedded) return;
   let last = 0;
   let queued = false;
+  let user = false;
   const report = () => {
     queued = false;
     const height = Math.ceil(el.getBoundingClientRect().height);
     if (height && height !== last) {
       last = height;
-      post('resize', { height });
+      post('resize', { height, user });
     }
   };
+  const used = () => {
+    if (user) return;
+    user = true;
+    last = 0;
+    report();
+  };
+  for (const type of ['pointerdown', 'keydown']) window.addEventListener(type, used, { capture: true, passive: true });
   if ('ResizeObserver' in window) new ResizeObserver(report).observe(el);
   new MutationObserver(() => {
     if (!queued) {
       queued = true;
-      queueMicrotask(report);
+      setTimeout(report);
     }
   }).observe(el, { childList: true, subtree: true, characterData: true, attributes: true, attributeFilter: ['class', 'hidden'] });
   report();
