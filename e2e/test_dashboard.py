@@ -54,7 +54,7 @@ def test_the_demo_expert_signs_in_and_sees_an_accessible_dashboard(page: Page, s
     expect(upcoming).to_contain_text("Ann Lee")
     expect(upcoming).to_contain_text("Bo Chen")
     expect(page.get_by_role("link", name=f"{server.url}/book/demo")).to_be_visible()
-    expect(page.locator("pre.snippet")).to_contain_text('<div data-kairos-expert="demo"></div>')
+    expect(page.locator("pre.snippet")).to_contain_text('<div data-kairos-expert="demo" style="min-height:720px"></div>')
     check(page, f"dashboard at {width}px")
 
     assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), "the page scrolls sideways"

@@ -145,3 +145,20 @@ def test_the_embed_preview_follows_the_options_without_a_reload(page: Page, serv
     preview = page.frame_locator("iframe.widget-preview")
     expect(preview.get_by_role("button", name="Book Quick question")).to_be_visible()
     assert "service=quick-question" in page.url and "mode=floating" in page.url
+
+
+def test_the_inline_preview_keeps_the_snippets_reserved_box(page: Page, server):
+    """The snippet's min-height is what keeps the expert's page still; the preview must honour it, not
+    refuse it under its own CSP (it is allowed by its hash)."""
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    sign_in(page, server)
+    page.goto(f"{server.url}/dashboard/embed")
+    expect(page.locator("#snippet-inline")).to_contain_text('style="min-height:720px"')
+    preview = page.frame_locator("iframe.widget-preview")
+    expect(preview.locator("[data-kairos-expert]")).to_have_count(1)
+    # The widget inside the preview shows its first screen; by then the container's style was applied or refused.
+    expect(preview.locator("[data-kairos-expert] iframe")).to_have_count(1)
+    expect(preview.frame_locator("[data-kairos-expert] iframe").get_by_role("heading").first).to_be_visible()
+    assert not refused, refused

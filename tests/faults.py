@@ -50,7 +50,7 @@ class WorkerProcess:
         self.seen: list[str] = []
 
     def start(self) -> WorkerProcess:
-        self.proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=self.env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "backend", "worker"], env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         stream = self.proc.stderr
 

@@ -91,7 +91,7 @@ def test_a_collection_made_in_the_dashboard_has_its_snippet_and_link_on_the_embe
                      "description": "Sessions and packages for existing clients.",
                      "items": [{"service": "intro-call"}, {"package": "five-intro-calls"}], "clients_only": True}
     embed = html.unescape(dash.get("/dashboard/embed").text)
-    assert '<div data-kairos-expert="jane" data-kairos-collection="for-my-regulars"></div>' in embed
+    assert '<div data-kairos-expert="jane" data-kairos-collection="for-my-regulars" style="min-height:720px"></div>' in embed
     assert "/book/jane?collection=for-my-regulars" in embed and 'id="collection-for-my-regulars"' in embed
 
     # Unticking the package and opening it to everyone, then removing it after the question.

@@ -535,7 +535,7 @@ def test_embed_options_are_checked_and_snippets_escaped(dash, expert):
                                                       "label": 'Book "now" </script>', "name": "Ann <b>"}).text
     assert "Use a colour like #2f5d8a." in error_beside(page, "color")
     shown = html.unescape(page)  # the snippets as the expert copies them
-    assert '<div data-kairos-expert="jane" data-kairos-service="intro-call" data-kairos-name="Ann &lt;b&gt;"></div>' in shown
+    assert '<div data-kairos-expert="jane" data-kairos-service="intro-call" data-kairos-name="Ann &lt;b&gt;" style="min-height:720px"></div>' in shown
     assert '"label": "Book \\"now\\" \\u003c/script>"' in shown  # the label cannot end the floating script
     assert "data-kairos-color" not in shown  # the refused colour is left out
     preview = dash.get("/dashboard/embed/preview", query_string={"service": "intro-call", "mode": "floating"})

@@ -7,6 +7,8 @@ expert copies is also what the preview runs.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
 import secrets
@@ -19,7 +21,7 @@ from markupsafe import escape
 
 from backend.dashboard import auth
 from backend.dashboard.common import Form, db_session, page
-from backend.dashboard.routes import bp
+from backend.dashboard.routes import RESERVED_BOX, bp
 from backend.models import Collection, Expert, Service
 from backend.services import catalog, collections
 
@@ -88,7 +90,8 @@ def snippet(base_url: str, expert: Expert, options: EmbedOptions, mode: str, non
     service = options.service.slug if options.service else None
     if mode == "inline":
         attrs = f' data-kairos-service="{escape(service)}"' if service else ""
-        return f'<div data-kairos-expert="{escape(expert.slug)}"{attrs}{_data_attributes(options)}></div>\n{loader}'
+        return (f'<div data-kairos-expert="{escape(expert.slug)}"{attrs}{_data_attributes(options)}'
+                f' style="{RESERVED_BOX}"></div>\n{loader}')
     if mode == "popup":
         target = expert.slug + (f"/{service}" if service else "")
         return (f'<a href="{escape(direct_link(base_url, expert, options))}" data-kairos-popup="{escape(target)}"'
@@ -105,6 +108,9 @@ def snippet(base_url: str, expert: Expert, options: EmbedOptions, mode: str, non
             f"  Kairos('floating', {literal});\n</script>\n{loader}")
 
 
+_BOX_HASH = "sha256-" + base64.b64encode(hashlib.sha256(RESERVED_BOX.encode()).digest()).decode()
+
+
 @dataclass(frozen=True)
 class CollectionCode:
     """What to paste or share for one collection (API.md, "Collections": embedding)."""
@@ -119,7 +125,8 @@ def collection_code(base_url: str, expert: Expert, found: Collection) -> Collect
     loader = f'<script src="{escape(base_url)}/embed.js" async></script>'
     return CollectionCode(
         found,
-        f'<div data-kairos-expert="{escape(expert.slug)}" data-kairos-collection="{escape(found.slug)}"></div>\n{loader}',
+        f'<div data-kairos-expert="{escape(expert.slug)}" data-kairos-collection="{escape(found.slug)}"'
+        f' style="{RESERVED_BOX}"></div>\n{loader}',
         f"{base_url}/book/{expert.slug}?{urlencode({'collection': found.slug})}")
 
 
@@ -155,8 +162,10 @@ def embed_preview() -> ResponseReturnValue:
     options, _ = options_from(request.args, expert)
     nonce = secrets.token_urlsafe(16)
     # This page alone may be framed (by the dashboard itself) and run the floating snippet's inline script.
+    # ... and keep the inline snippet's reserved box: that one style attribute is allowed by its hash.
     g.dashboard_csp = "; ".join([
-        "default-src 'self'", f"script-src 'self' 'nonce-{nonce}'", "style-src 'self'", "img-src 'self' data: https:",
+        "default-src 'self'", f"script-src 'self' 'nonce-{nonce}'", f"style-src 'self' 'unsafe-hashes' '{_BOX_HASH}'",
+        "img-src 'self' data: https:",
         "frame-src 'self'", "base-uri 'none'", "form-action 'self'", "frame-ancestors 'self'"])
     return render_template("dashboard/embed_preview.html", expert=expert,
                            snippet=snippet(_base_url(), expert, options, options.mode, nonce=nonce), mode=options.mode)

@@ -140,9 +140,14 @@ def _setup_steps(expert: Expert) -> list[tuple[str, str, bool]] | None:
             ("Put the widget on your site", url_for("dashboard.embed"), False)]
 
 
+# An inline snippet reserves the widget's first screen from the host page's first frame (an async script
+# always runs after it): embed.js gives the frame exactly this box, so nothing under it moves (README).
+RESERVED_BOX = "min-height:720px"
+
+
 def _embed_snippet(base_url: str, slug: str) -> str:
     """What the expert pastes into their site (README, "Embedding"); the template escapes it."""
-    return (f'<div data-kairos-expert="{slug}"></div>\n'
+    return (f'<div data-kairos-expert="{slug}" style="{RESERVED_BOX}"></div>\n'
             f'<script src="{base_url}/embed.js" async></script>')
 
 
