@@ -123,7 +123,8 @@ def test_a_client_books_from_a_popup_and_focus_returns_to_the_button(page: Page,
     inside = "() => document.querySelector('dialog').contains(document.activeElement)"
     for key in ["Tab"] * 30 + ["Shift+Tab"] * 10:
         page.keyboard.press(key)
-        assert page.evaluate(inside), f"focus escaped the popup after {key}"
+        assert page.evaluate(inside), (f"focus escaped the popup after {key}: "
+                                       + page.evaluate("() => document.activeElement.outerHTML.slice(0, 200)"))
     page.get_by_role("button", name="Close").click()
     expect(trigger).to_be_focused()
 
