@@ -1,6 +1,7 @@
 """The application factory."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from flask import Flask, request
 from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from backend import (
     change_counter,  # noqa: F401 (imported for its session hooks, registered on import)
@@ -41,6 +43,25 @@ from backend.extensions import cors, db, migrate
 from backend.worker import start_background_worker
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
+
+
+def _end_session(_error: BaseException | None) -> None:
+    """Give the request's connection back; one the database cut is dropped, not raised.
+
+    Closing the session rolls back, and a rollback on a connection the server closed (a restart or a
+    failover between the request's last query and its end) raises: from a teardown that would replace
+    the answer already made (a 200, or the 503 of the one envelope) with a bare 500, and leave the broken
+    session to the thread's next request. Invalidating closes it without a rollback; the pool replaces
+    the connection.
+    """
+    try:
+        db.session.remove()
+    except SQLAlchemyError as error:
+        logging.getLogger("kairos.errors").warning("connection lost at the end of a request: %s",
+                                                   type(error.orig or error).__name__
+                                                   if isinstance(error, DBAPIError) else type(error).__name__)
+        db.session().invalidate()
+        db.session.remove()
 
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
@@ -83,6 +104,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     ])
 
     db.init_app(app)
+    # Registered after Flask-SQLAlchemy's, so it runs first (teardowns run in reverse order).
+    app.teardown_appcontext(_end_session)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     # The public API is read by experts' own scripts too; the expert API uses bearer tokens, not cookies.
     cors.init_app(app, resources={r"/api/v1/*": {"origins": "*"}}, expose_headers=["X-Request-ID"])

@@ -183,3 +183,28 @@ def test_an_unreachable_database_is_a_503_that_says_try_again(tmp_path):
     page = client.get("/book/jane", headers={"Accept": "text/html"})
     assert page.status_code == 503 and page.mimetype == "text/html" and page.headers["Retry-After"] == "5"
     assert "try again" in page.get_data(as_text=True) and "psycopg" not in page.get_data(as_text=True)
+
+
+def test_a_connection_the_database_cuts_at_the_end_of_a_request_keeps_the_answer(app, client, database_url):
+    """A restart between a request's last query and its end: the answer stands and the next request on
+    the same thread works (the session's closing rollback used to raise from the teardown: a bare 500)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("cutting one server connection is PostgreSQL's pg_terminate_backend")
+    import psycopg  # only where PostgreSQL runs
+    from sqlalchemy import text
+
+    from backend.extensions import db
+
+    @app.get("/cut-after-reading")
+    def cut_after_reading():
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar()
+        with psycopg.connect(database_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        return {"read": True}
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    for _ in range(2):
+        response = client.get("/cut-after-reading")
+        assert response.status_code == 200 and response.get_json() == {"read": True}
+        after = client.get("/api/v1/experts/nobody")  # a query on the thread's next session
+        assert after.status_code == 404 and after.get_json()["error"]["code"] == "not_found"
