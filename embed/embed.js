@@ -1,4 +1,4 @@
-/*! Kairos embed: the reasons are in docs/architecture.md#embedjs */
+/*! Kairos embed, explained in docs/architecture.md#embedjs */
 (function (w, d) {
   var K = w.Kairos;
   if (K && K.loaded) return;
