@@ -7,16 +7,50 @@ transaction, so the caller reads the winner's row only in that rare case.
 """
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from sqlalchemy import Table, insert, inspect
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+
+
+@cache
+def _statement(table: Table, dialect_name: str, conflict: tuple[str, ...]) -> Any:
+    """The table's INSERT … ON CONFLICT DO NOTHING RETURNING its key, built once: building it (and
+    the ORM's bulk-insert path for a mapped class) cost more than sending it."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    key = table.primary_key.columns[0]
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(key)
 
 
 def insert_or_skip(db: Session, model: Any, values: dict[str, Any], conflict: list[str]) -> Any | None:
     """Insert ``values`` into ``model``'s table unless a row with the same ``conflict`` columns exists;
-    return the new row's primary key, or None when it was skipped."""
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    key = model.__mapper__.primary_key[0]
-    stmt = dialect.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(key)
-    return db.execute(stmt).scalar()
+    return the new row's primary key, or None when it was skipped.
+
+    A table INSERT with the values as parameters: no ORM object and no autoflush (callers insert the row
+    before anything that refers to it).
+    """
+    stmt = _statement(model.__table__, db.get_bind().dialect.name, tuple(conflict))
+    return db.execute(stmt, values).scalar()
+
+
+def insert_object(db: Session, obj: Any) -> None:
+    """INSERT a new ORM object's row at once, as one table INSERT, and keep the object in the session as
+    persistent — what a flush would do, without the unit of work's bookkeeping (a booking's hot path).
+
+    The object must carry its own primary key (nothing is read back). Columns it leaves unset get
+    their Python-side defaults, set on the object too, so reading any attribute afterwards costs no query.
+    """
+    mapper = inspect(type(obj))
+    values: dict[str, Any] = {}
+    for column in mapper.local_table.columns:
+        key = mapper.get_property_by_column(column).key
+        if key not in obj.__dict__:
+            default = column.default
+            setattr(obj, key, None if default is None else default.arg if default.is_scalar else default.arg(None))
+        values[column.key] = getattr(obj, key)
+    db.execute(insert(mapper.local_table), values)  # through the session: the change counter's hooks see it
+    # The row exists: the session takes the object as if it had just loaded it.
+    make_transient_to_detached(obj)
+    db.add(obj)

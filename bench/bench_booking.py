@@ -3,18 +3,22 @@ baseline's (bench/baseline.py) in the same run, with a check that no expert is e
 
 1. In process (Flask's test client, no HTTP): milliseconds and SQL statements per booking
    (bench/booking_cost.py, SQLite and PostgreSQL), NEW and BASELINE.
-2. Over HTTP: 32 client threads send booking requests, each to a random expert's free personal
-   service at a random start over the next two weeks (so some collide and get 409), across 100
-   experts and then all to 1 expert. Reported: created bookings per second (201s / wall time),
-   p50/p95 latency, the 409 share, errors, and double bookings (overlapping confirmed bookings of
-   one expert, read from the database: must be 0).
+2. Over HTTP: both codes' servers run at once, each on its own database; 32 client threads send
+   booking requests, each to a random expert's free personal service at a random start over the next
+   two weeks (so some collide and get 409), across 100 experts and then all to 1 expert, in phases
+   that alternate between the codes (a change in the machine's load falls on both). Reported: created
+   bookings per second (201s / wall time, median of the phases), p50/p95 latency, the 409 share,
+   errors, double bookings (overlapping confirmed bookings of one expert, read from the database:
+   must be 0), and the CPU each request cost the server (gunicorn's processes), the database (the
+   backends of its database) and the client: on a shared 2-core machine the steadier measure.
 
-Run from the repository root:  .venv/bin/python bench/bench_booking.py [--requests 2000] [--skip-baseline]
+Run from the repository root:  .venv/bin/python bench/bench_booking.py [--requests 2000] [--rounds 4] [--skip-baseline]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -56,62 +60,122 @@ def double_bookings(database_url: str) -> int:
     return sum(1 for a, b in zip(rows, rows[1:], strict=False) if a[0] == b[0] and b[1] < a[2])
 
 
-def load(app: GunicornApp, experts: list[str], starts: list[str], requests: int, seed: int) -> dict:
-    """``requests`` bookings from 32 threads, each to a random one of ``experts``."""
-    rng = random.Random(seed)
-    plan = [(rng.choice(experts), rng.choice(starts)) for _ in range(requests)]
+def _cpu_seconds(pids: set[int]) -> float:
+    """User + system CPU seconds the processes ``pids`` have used so far (those still alive)."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _server_pids(app: GunicornApp) -> set[int]:
+    """gunicorn's master and its workers."""
+    assert app.proc is not None
+    children = Path(f"/proc/{app.proc.pid}/task/{app.proc.pid}/children").read_text().split()
+    return {app.proc.pid, *map(int, children)}
+
+
+def _database_pids(database_url: str) -> set[int]:
+    """The PostgreSQL backends serving this database (the app's pooled connections stay open)."""
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        pids = set(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                     "AND pid <> pg_backend_pid()")).scalars())
+    engine.dispose()
+    return pids
+
+
+def load(app: GunicornApp, database_url: str, plan: list[tuple[str, str]], offset: int) -> dict:
+    """Send ``plan``'s bookings (expert, start) from 32 threads; figures of the phase, CPU included."""
 
     def one(n: int) -> tuple[int, float]:
         expert, start = plan[n]
         t0 = time.perf_counter()
         status, _ = call("POST", f"{app.url}/api/v1/experts/{expert}/services/s/bookings",
                          {"start": start, "timezone": "Europe/Paris",
-                          "client": {"name": "C", "email": f"c{n % 500}@example.com"}},
+                          "client": {"name": "C", "email": f"c{(offset + n) % 500}@example.com"}},
                          {"Idempotency-Key": uuid.uuid4().hex})
         return status, time.perf_counter() - t0
 
+    server, database = _server_pids(app), _database_pids(database_url)
+    cpu0 = (_cpu_seconds(server), _cpu_seconds(database), time.process_time())
     t0 = time.perf_counter()
     with ThreadPoolExecutor(32) as pool:
-        results = list(pool.map(one, range(requests)))
+        results = list(pool.map(one, range(len(plan))))
     elapsed = time.perf_counter() - t0
-    latencies = sorted(t for _, t in results)
+    database |= _database_pids(database_url)  # connections the workers opened during the phase
+    cpu1 = (_cpu_seconds(server), _cpu_seconds(database), time.process_time())
     created = sum(1 for s, _ in results if s == 201)
-    return {"created_per_s": created / elapsed, "p50_ms": 1000 * statistics.median(latencies),
-            "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
-            "conflicts": sum(1 for s, _ in results if s == 409) / requests,
-            "errors": sum(1 for s, _ in results if s not in (201, 409)), "created": created}
+    per = 1000 / max(len(plan), 1)
+    return {"created_per_s": created / elapsed, "latencies": [t for _, t in results], "created": created,
+            "conflicts": sum(1 for s, _ in results if s == 409), "requests": len(plan),
+            "errors": sum(1 for s, _ in results if s not in (201, 409)),
+            "cpu_ms": {"server": per * (cpu1[0] - cpu0[0]), "database": per * (cpu1[1] - cpu0[1]),
+                       "client": per * (cpu1[2] - cpu0[2])}}
 
 
-def over_http(root: Path, label: str, requests: int) -> list[tuple[str, dict]]:
-    """The 100-expert and the 1-expert figures of the code at ``root``, each on a fresh database."""
-    rows = []
+def summary(phases: list[dict]) -> dict:
+    """One line of figures from a code's phases: the median phase rate and CPU, latencies over all."""
+    latencies = sorted(t for p in phases for t in p["latencies"])
+    requests = sum(p["requests"] for p in phases)
+    return {"created_per_s": statistics.median(p["created_per_s"] for p in phases),
+            "p50_ms": 1000 * statistics.median(latencies), "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
+            "conflicts": sum(p["conflicts"] for p in phases) / requests,
+            "errors": sum(p["errors"] for p in phases), "created": sum(p["created"] for p in phases),
+            "cpu_ms": {k: statistics.median(p["cpu_ms"][k] for p in phases) for k in phases[0]["cpu_ms"]}}
+
+
+def over_http(roots: list[tuple[str, Path]], requests: int, rounds: int) -> dict[str, dict]:
+    """The 100-expert and the 1-expert figures of every code in ``roots``, each on its own database and
+    server, all started at once; the load runs in ``rounds`` phases per code, alternating between them,
+    so a change in the machine's load falls on both alike. The same booking plan goes to each code."""
+    figures: dict[str, dict] = {}
     for n_experts, n_requests in ((100, requests), (1, max(300, requests // 3))):
-        url = pg.create_database(f"kairos_bench_{uuid.uuid4().hex[:8]}")
-        try:
-            with tempfile.TemporaryDirectory() as tmp:
-                app = GunicornApp(url, Path(tmp), root=root).start()
-                try:
+        started: list[tuple[str, GunicornApp, str]] = []
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                starts: list[str] = []
+                for label, root in roots:
+                    url = pg.create_database(f"kairos_bench_{uuid.uuid4().hex[:8]}")
+                    (Path(tmp) / label).mkdir()
+                    app = GunicornApp(url, Path(tmp) / label, root=root).start()
+                    started.append((label, app, url))
                     subprocess.run([sys.executable, str(HERE / "seed_experts.py"), str(n_experts)], env=app.env,
                                    cwd=root, check=True, capture_output=True, timeout=1200)
-                    starts = []
-                    for day in weekdays_ahead(10):
-                        _, body = call("GET", f"{app.url}/api/v1/experts/e0/services/s/slots?start={day}&end={day}"
-                                              "&timezone=Europe/Paris")
-                        starts += [s["start"] for s in body["slots"]]
-                    figures = load(app, [f"e{i}" for i in range(n_experts)], starts, n_requests, seed=n_experts)
-                finally:
+                    if not starts:
+                        for day in weekdays_ahead(10):
+                            _, body = call("GET", f"{app.url}/api/v1/experts/e0/services/s/slots?start={day}"
+                                                  f"&end={day}&timezone=Europe/Paris")
+                            starts += [s["start"] for s in body["slots"]]
+                rng = random.Random(n_experts)
+                plan = [(f"e{rng.randrange(n_experts)}", rng.choice(starts)) for _ in range(n_requests)]
+                size = -(-n_requests // rounds)
+                phases: dict[str, list[dict]] = {label: [] for label, _, _ in started}
+                for r in range(rounds):
+                    part = plan[r * size:(r + 1) * size]
+                    for label, app, url in (started if r % 2 == 0 else started[::-1]):
+                        phases[label].append(load(app, url, part, r * size))
+                for label, app, url in started:
                     app.stop()
-            figures["double_bookings"] = double_bookings(url)
-        finally:
-            pg.drop_database(url)
-        rows.append((f"{label} {n_experts:>3} expert{'s' if n_experts > 1 else ' '}", figures))
-    return rows
+                    line = summary(phases[label])
+                    line["double_bookings"] = double_bookings(url)
+                    figures[f"{label} {n_experts:>3} expert{'s' if n_experts > 1 else ' '}"] = line
+            finally:
+                for _, app, url in started:
+                    app.stop()
+                    pg.drop_database(url)
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000, help="booking requests across 100 experts")
     parser.add_argument("--in-process", type=int, default=300, help="bookings measured in process")
+    parser.add_argument("--rounds", type=int, default=4, help="load phases per code, alternating")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-http", action="store_true", help="only the in-process figures")
     args = parser.parse_args()
@@ -146,20 +210,24 @@ def main() -> None:
                   f"CPU ms/booking, {old['statements_per_booking']:.1f} -> {new['statements_per_booking']:.1f} statements")
     if args.skip_http:
         return
-    print("\nbookings over HTTP, PostgreSQL, gunicorn 4 sync workers, 32 concurrent clients, loopback")
-    results: dict[str, dict] = {}
+    print(f"\nbookings over HTTP, PostgreSQL, gunicorn 4 sync workers each, 32 concurrent clients, loopback; "
+          f"{args.rounds} phases per code, alternating (rate and CPU: medians of the phases)")
+    results = over_http(roots, args.requests, args.rounds)
     failed = False
-    for label, root in roots:
-        for name, f in over_http(root, label, args.requests):
-            results[name] = f
-            print(f"  {name:<22} {f['created_per_s']:7.1f} bookings/s  p50 {f['p50_ms']:6.1f} ms  "
-                  f"p95 {f['p95_ms']:6.1f} ms  409s {f['conflicts']:5.1%}  errors {f['errors']}  "
-                  f"double bookings {f['double_bookings']}", flush=True)
-            failed |= bool(f["double_bookings"] or f["errors"])
+    for name, f in results.items():
+        cpu = f["cpu_ms"]
+        print(f"  {name:<22} {f['created_per_s']:7.1f} bookings/s  p50 {f['p50_ms']:6.1f} ms  "
+              f"p95 {f['p95_ms']:6.1f} ms  409s {f['conflicts']:5.1%}  errors {f['errors']}  "
+              f"double bookings {f['double_bookings']}  CPU ms/request: server {cpu['server']:.2f} "
+              f"database {cpu['database']:.2f} client {cpu['client']:.2f}", flush=True)
+        failed |= bool(f["double_bookings"] or f["errors"])
     if not args.skip_baseline:
         for n in ("100 experts", "  1 expert "):
             new, old = results[f"NEW {n}"], results[f"BASELINE {n}"]
-            print(f"  ratio NEW/BASELINE, {n.strip()}: {new['created_per_s'] / old['created_per_s']:.2f}x bookings/s")
+            machine = {k: sum(f["cpu_ms"].values()) for k, f in (("new", new), ("old", old))}
+            print(f"  ratio NEW/BASELINE, {n.strip()}: {new['created_per_s'] / old['created_per_s']:.2f}x bookings/s; "
+                  f"CPU per request (server + database + client) {machine['old']:.1f} -> {machine['new']:.1f} ms "
+                  f"({machine['old'] / machine['new']:.2f}x less)")
     if failed:
         raise SystemExit("double bookings or errors: see above")
 

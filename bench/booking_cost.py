@@ -67,7 +67,7 @@ def main() -> None:
             assert book(args.bookings + i).status_code == 201
         statements = []
         event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))
-        profiler = cProfile.Profile() if args.profile else None
+        profiler = cProfile.Profile(time.process_time) if args.profile else None
         created = 0
         t0, cpu0 = time.perf_counter(), time.process_time()
         if profiler:
@@ -83,7 +83,7 @@ def main() -> None:
                           "cpu_ms_per_booking": 1000 * cpu / args.bookings,
                           "statements_per_booking": len(statements) / args.bookings}))
         if profiler:
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats(__import__("os").environ.get("PROF_SORT","cumulative")).print_stats(int(__import__("os").environ.get("PROF_N","45")))
         with app.app_context():
             db.engine.dispose()
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, delete, literal, select
+from sqlalchemy import ColumnElement, String, cast, delete, insert, literal, select
 from sqlalchemy.orm import Session
 
 from backend.errors import IdempotencyConflict, ValidationError
@@ -79,19 +79,21 @@ def replay(db: Session, key: IdempotencyKey | None) -> tuple[int, dict[str, Any]
 
 def remember(db: Session, key: IdempotencyKey | None, status: int, body: dict[str, Any],
              *, known: IdempotencyRecord | None = UNREAD) -> None:
-    """Store the answer in the same transaction as what it describes (inserted with the caller's flush).
+    """Store the answer in the same transaction as what it describes (one INSERT, sent at once).
 
     ``known``: the record of this key the caller read (None: there was none, so nothing to replace).
-    A parallel retry that stores its answer first makes this flush fail on the unique key; the caller
-    then replays that answer.
+    A parallel retry that stores its answer first makes this INSERT fail on the unique key (IntegrityError);
+    the caller then replays that answer.
     """
     if key is None:
         return
     if known is not None:  # an expired answer of the same key (or unknown): replaced
         db.execute(delete(IdempotencyRecord).where(
             IdempotencyRecord.scope == key.scope, IdempotencyRecord.key_hash == key.key_hash))
-    db.add(IdempotencyRecord(scope=key.scope, key_hash=key.key_hash, request_hash=key.request_hash,
-                             status_code=status, response=body, created_at=utcnow()))
+    # A table INSERT (nothing reads the record back): the unit of work would cost more than the statement.
+    db.execute(insert(IdempotencyRecord.__table__), {
+        "scope": key.scope, "key_hash": key.key_hash, "request_hash": key.request_hash, "status_code": status,
+        "response": body, "created_at": utcnow()})
 
 
 def purge_expired(db: Session, now: datetime | None = None) -> int:

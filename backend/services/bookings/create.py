@@ -15,11 +15,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend import notifications
 from backend.errors import DomainError, SlotUnavailable, ValidationError
+from backend.inserts import insert_object
 from backend.links import Links
 from backend.models import Booking, BookingEvent, Expert, Service, ServiceSession, public_id
 from backend.payments import options
@@ -118,9 +120,12 @@ def _book(db: Session, read: Target, req: BookingRequest, now: datetime, links: 
         created_at=now, updated_at=now,
     )
     manage_url = links.issue(booking)
-    db.add(booking)
-    db.add(BookingEvent(booking_id=booking.id, type="created", actor="client", message=req.message or None,
-                        data={"status": status, "start": iso_utc(start)}, at=now))
+    # Two table INSERTs, not the unit of work: the booking's row (the object stays in the session for
+    # what follows) and its first history event (nothing reads it back in this request).
+    insert_object(db, booking)
+    db.execute(insert(BookingEvent.__table__), {
+        "booking_id": booking.id, "type": "created", "actor": "client", "message": req.message or None,
+        "data": {"status": status, "start": iso_utc(start)}, "at": now})
     options.on_created(db, booking, now, req.package_id)  # a package credit, under the same lock
     if offer is not None:
         db.flush()  # the booking first: the entry points at it (no relationship tells the flush so)
