@@ -108,7 +108,7 @@ def test_a_new_expert_sets_up_alone_and_a_client_books_on_her_site(page: Page, c
     page.get_by_label("Place name (optional)").fill("Studio Lumière")
     page.get_by_role("button", name="Add session").click()
     expect(flash(page)).to_contain_text("Session added.")
-    expect(page.get_by_role("region", name="Sessions of Saturday workshop (scrolls sideways)")).to_contain_text("0 of 8")
+    expect(page.get_by_role("region", name="Sessions of Saturday workshop (table)")).to_contain_text("0 of 8")
 
     # A mini-session day, and the slots it makes.
     nav.get_by_role("link", name="Services").click()

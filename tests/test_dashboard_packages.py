@@ -166,8 +166,12 @@ def test_revoking_an_api_token_asks_first(dash, expert):
     ask = html.unescape(dash.get(link).text)
     assert "Revoke the API token “Zapier”?" in ask and "cannot be undone" in ask
     assert dash.get("/api/v1/admin/profile", headers={"Authorization": f"Bearer {new}"}).status_code == 200
-    form_post(dash, link, [], page)
+    revoked = form_post(dash, link, [], page)
+    assert revoked.status_code == 302 and revoked.headers["Location"].endswith(page)
+    assert "API token revoked" in html.unescape(dash.get(page).text)
     assert dash.get("/api/v1/admin/profile", headers={"Authorization": f"Bearer {new}"}).status_code == 401
+    again = form_post(dash, link, [], page)  # a second click on the same button: said beside the list, not a 404
+    assert again.status_code == 302 and "No such API token." in html.unescape(dash.get(page).text)
 
 
 def test_a_lapsed_offer_is_marked_in_the_pending_list(app, dash, expert):

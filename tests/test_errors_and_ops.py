@@ -140,6 +140,17 @@ def test_healthz_reports_the_database_the_schema_and_the_outbox(app, client, exp
     outbox = client.get("/healthz").get_json()["outbox"]
     assert outbox["due"] == 1 and outbox["parked"] == 1 and 290 <= outbox["oldest_due_seconds"] <= 400
     assert outbox["pending"] == 1 and outbox["retrying"] == 0  # never tried yet: nothing failed
+    # A mail server that is down: a message written ten minutes ago failed and waits for its next try.
+    with app.app_context():
+        failing = enqueue(db.session, "email", "booking_reminder", {}, expert_id=None)
+        db.session.flush()
+        failing.created_at = utcnow() - timedelta(minutes=10)
+        failing.next_attempt_at = utcnow() + timedelta(minutes=5)
+        failing.attempts, failing.last_error = 1, "SMTP refused"
+        db.session.commit()
+    outbox = client.get("/healthz").get_json()["outbox"]
+    assert (outbox["due"], outbox["parked"], outbox["pending"], outbox["retrying"]) == (1, 1, 2, 1)
+    assert 290 <= outbox["oldest_due_seconds"] <= 400 and 590 <= outbox["oldest_pending_seconds"] <= 700
     # A deploy that forgot `kairos migrate` is not ready, and says what to do.
     from sqlalchemy import text
 

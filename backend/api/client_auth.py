@@ -6,12 +6,12 @@ endpoint (an expert's API token there is simply not a client token).
 """
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from flask import current_app, request
 from flask_smorest import Blueprint
-from sqlalchemy.orm import Session
 
+from backend.api.owned import session as _db
 from backend.errors import Unauthorized
 from backend.extensions import db
 from backend.links import app_links
@@ -27,11 +27,6 @@ from backend.views.bookings import booking_view
 
 blp = Blueprint("client_auth", __name__, url_prefix="/api/v1",
                 description="Existing clients: sign in with an emailed code, their bookings, credits and cards")
-
-
-def _db() -> Session:
-    """The request's session, typed as the services take it (Flask-SQLAlchemy's proxy forwards every call)."""
-    return cast(Session, db.session)
 
 
 def bearer_token() -> str | None:

@@ -10,6 +10,7 @@ experts' calendar sources whose last sync failed.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from backend.calendars import sync as calendar_sync
 from backend.extensions import db
 from backend.models import OutboxMessage
+from backend.statuses import OutboxStatus
 from backend.types import utcnow
 
 bp = Blueprint("health", __name__)
@@ -58,25 +60,28 @@ def _check_database(report: dict[str, Any]) -> bool:
     report["migrations"] = "current" if current == head else f"at {current}, code expects {head}: run kairos migrate"
     if current != head:
         return False
-    now = utcnow()
-    due = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now))
-    parked = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.status == "parked"))
-    oldest = db.session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
-        OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now))
-    # ``due`` alone would read 0 while SMTP is down: failed messages wait for their next try in the
-    # future. ``pending`` counts everything not yet delivered, ``retrying`` those that failed at least once.
-    pending, retrying, first_written = db.session.execute(select(
-        func.count(), func.count(OutboxMessage.last_error), func.min(OutboxMessage.created_at))
-        .where(OutboxMessage.status == "pending")).one()
-    report["outbox"] = {"due": due, "parked": parked,
-                        "oldest_due_seconds": int((now - oldest).total_seconds()) if oldest else 0,
-                        "pending": pending, "retrying": retrying,
-                        "oldest_pending_seconds": int((now - first_written).total_seconds()) if first_written else 0}
+    report["outbox"] = _outbox_backlog(utcnow())
     # Failing calendars keep their last busy times, so they do not make the process unready.
     report["calendars"] = {"failing": calendar_sync.failing_count(db.session())}
     return True
+
+
+def _outbox_backlog(now: datetime) -> dict[str, int]:
+    """The undelivered outbox in one read: one aggregate over its pending and parked messages."""
+    pending = OutboxMessage.status == OutboxStatus.PENDING
+    due = pending & (OutboxMessage.next_attempt_at <= now)
+    # ``due`` alone would read 0 while SMTP is down: failed messages wait for their next try in the
+    # future. ``pending`` counts everything not yet delivered, ``retrying`` those that failed at least once.
+    due_count, oldest_due, parked, pending_count, retrying, first_written = db.session.execute(select(
+        func.count().filter(due), func.min(OutboxMessage.next_attempt_at).filter(due),
+        func.count().filter(OutboxMessage.status == OutboxStatus.PARKED),
+        func.count().filter(pending), func.count(OutboxMessage.last_error).filter(pending),
+        func.min(OutboxMessage.created_at).filter(pending),
+    ).where(OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.PARKED)))).one()
+    return {"due": due_count, "parked": parked,
+            "oldest_due_seconds": int((now - oldest_due).total_seconds()) if oldest_due else 0,
+            "pending": pending_count, "retrying": retrying,
+            "oldest_pending_seconds": int((now - first_written).total_seconds()) if first_written else 0}
 
 
 @bp.get("/healthz")

@@ -1,12 +1,12 @@
 """Waitlists (public join, the offer link, the expert's view) and coupons (the expert's CRUD)."""
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from flask_smorest import Blueprint
-from sqlalchemy.orm import Session
 
 from backend.api.auth import current_expert, login_required
+from backend.api.owned import session as _db
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.links import app_links
@@ -24,9 +24,6 @@ from backend.schemas.promotions import (
 from backend.services import coupons, experts, waitlist
 from backend.timeutil import iso_in, iso_utc
 from backend.types import utcnow
-
-#: The request's session: Flask-SQLAlchemy's scoped_session proxies a Session, attribute for attribute.
-DB = cast(Session, db.session)
 
 blp = Blueprint("promotions", __name__, url_prefix="/api/v1", description="Waitlists and coupons")
 
@@ -57,15 +54,15 @@ def coupon_view(coupon: Coupon) -> dict[str, Any]:
 def join_waitlist(data: dict, expert: str, service: str):
     """Join the waitlist of a full group, series or mini session; the first person waiting is
     emailed a link holding a freed seat for ``hold_minutes``."""
-    found_expert = experts.get_expert(DB, expert)
-    found = experts.get_service(DB, found_expert, service)
+    found_expert = experts.get_expert(_db(), expert)
+    found = experts.get_service(_db(), found_expert, service)
     if found.visibility == "clients":
         raise NotFound(f"No service '{service}' for this expert.")
-    entry = waitlist.join(DB, found_expert, found, session_id=data["session"], name=data["client"]["name"],
+    entry = waitlist.join(_db(), found_expert, found, session_id=data["session"], name=data["client"]["name"],
                           email=data["client"]["email"], phone=data["client"].get("phone"),
                           timezone=data["timezone"], now=utcnow())
-    view = entry_view(entry, position=waitlist.position(DB, entry))
-    DB.commit()
+    view = entry_view(entry, position=waitlist.position(_db(), entry))
+    db.session.commit()
     return {"waitlist": view}
 
 
@@ -73,8 +70,8 @@ def join_waitlist(data: dict, expert: str, service: str):
 @blp.response(200, WaitlistOfferEnvelope)
 def get_offer(token: str):
     """What a waitlist link holds: the session, and until when the seat is kept for its client."""
-    entry = waitlist.find_offer(DB, token, app_links().waitlist_entry_id)
-    view = entry_view(entry, position=waitlist.position(DB, entry))
+    entry = waitlist.find_offer(_db(), token, app_links().waitlist_entry_id)
+    view = entry_view(entry, position=waitlist.position(_db(), entry))
     return {"offer": {**view, "expert": entry.service.expert.slug, "service": entry.service.slug}}
 
 
@@ -84,8 +81,8 @@ def get_offer(token: str):
 def list_waitlist(service: str, session: str):
     """The people waiting for one session (and any holding an offered seat), first first."""
     expert = current_expert()
-    experts.get_service(DB, expert, service)
-    entries = waitlist.list_for_session(DB, expert, session)
+    experts.get_service(_db(), expert, service)
+    entries = waitlist.list_for_session(_db(), expert, session)
     return {"waitlist": [entry_view(e, tz=expert.timezone, position=n) for n, e in enumerate(entries, 1)]}
 
 
@@ -94,8 +91,8 @@ def list_waitlist(service: str, session: str):
 @blp.response(204)
 def remove_from_waitlist(entry_id: str):
     """Take someone off a waitlist; a seat they were holding is offered to the next person."""
-    waitlist.remove(DB, current_expert(), entry_id, utcnow())
-    DB.commit()
+    waitlist.remove(_db(), current_expert(), entry_id, utcnow())
+    db.session.commit()
 
 
 @blp.route("/admin/coupons")
@@ -103,7 +100,7 @@ def remove_from_waitlist(entry_id: str):
 @blp.response(200, CouponsEnvelope)
 def list_coupons():
     """The expert's coupons with their uses, newest first."""
-    return {"coupons": [coupon_view(c) for c in coupons.list_coupons(DB, current_expert())]}
+    return {"coupons": [coupon_view(c) for c in coupons.list_coupons(_db(), current_expert())]}
 
 
 @blp.route("/admin/coupons", methods=["POST"])
@@ -112,9 +109,9 @@ def list_coupons():
 @blp.response(201, CouponEnvelope)
 def create_coupon(data: dict):
     """A new discount code: percent or amount off, for some services or all, a maximum of uses, an expiry."""
-    coupon = coupons.create_coupon(DB, current_expert(), data)
+    coupon = coupons.create_coupon(_db(), current_expert(), data)
     view = coupon_view(coupon)
-    DB.commit()
+    db.session.commit()
     return {"coupon": view}
 
 
@@ -123,5 +120,5 @@ def create_coupon(data: dict):
 @blp.response(204)
 def delete_coupon(code: str):
     """Remove a code (bookings made with it keep their discount)."""
-    coupons.delete_coupon(DB, current_expert(), code)
-    DB.commit()
+    coupons.delete_coupon(_db(), current_expert(), code)
+    db.session.commit()

@@ -9,7 +9,8 @@ from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from backend.dashboard import auth, service_form
-from backend.dashboard.common import Form, act, db_session, int_field, load, page, posted, renamed, save
+from backend.dashboard.common import Form, db_session, int_field, load, page, posted, renamed, save
+from backend.dashboard.removal import Removal
 from backend.dashboard.routes import bp
 from backend.models import VISIBILITIES, Collection, PackagePlan
 from backend.schemas.clients import CollectionIn, PackagePlanIn
@@ -121,16 +122,20 @@ def update_plan(slug: str) -> ResponseReturnValue:
     return _submit_plan(package_plans.get_plan(db_session(), auth.current_expert(), slug))
 
 
+def _plan_removal(plan: PackagePlan) -> Removal:
+    return Removal(section="dashboard.packages", title=f"Remove the package “{plan.name}”?",
+                   explanation="Clients can no longer buy it. Packages already bought keep their credits and "
+                               "work as before.",
+                   button="Remove package", action=url_for("dashboard.remove_plan", slug=plan.slug),
+                   back=url_for("dashboard.packages"), back_label="Back to packages and collections",
+                   done=f"Package “{plan.name}” removed: clients can no longer buy it.")
+
+
 @bp.get("/packages/<slug>/remove")
 @auth.login_required
 def remove_plan_form(slug: str) -> ResponseReturnValue:
     """Ask before taking a package off sale."""
-    plan = package_plans.get_plan(db_session(), auth.current_expert(), slug)
-    return page("dashboard/remove.html", "dashboard.packages", title=f"Remove the package “{plan.name}”?",
-                explanation="Clients can no longer buy it. Packages already bought keep their credits and "
-                            "work as before.",
-                action=url_for("dashboard.remove_plan", slug=plan.slug), button="Remove package",
-                back=url_for("dashboard.packages"), back_label="Back to packages and collections")
+    return _plan_removal(package_plans.get_plan(db_session(), auth.current_expert(), slug)).ask()
 
 
 @bp.post("/packages/<slug>/remove")
@@ -138,9 +143,7 @@ def remove_plan_form(slug: str) -> ResponseReturnValue:
 def remove_plan(slug: str) -> ResponseReturnValue:
     """Take a plan off sale (archived if bought, deleted otherwise), as the API's DELETE does."""
     plan = package_plans.get_plan(db_session(), auth.current_expert(), slug)
-    name = plan.name
-    return act(lambda: package_plans.remove_plan(db_session(), plan),
-               f"Package “{name}” removed: clients can no longer buy it.", url_for("dashboard.packages"))
+    return _plan_removal(plan).confirmed(lambda: package_plans.remove_plan(db_session(), plan))
 
 
 # --- collections ----------------------------------------------------------------------------------
@@ -219,15 +222,19 @@ def update_collection(slug: str) -> ResponseReturnValue:
     return _submit_collection(collections.get_collection(db_session(), auth.current_expert(), slug))
 
 
+def _collection_removal(found: Collection) -> Removal:
+    return Removal(section="dashboard.packages", title=f"Remove the collection “{found.name}”?",
+                   explanation="Its link and snippets stop working. The services and packages it lists stay as they are.",
+                   button="Remove collection", action=url_for("dashboard.remove_collection", slug=found.slug),
+                   back=url_for("dashboard.packages"), back_label="Back to packages and collections",
+                   done=f"Collection “{found.name}” removed.")
+
+
 @bp.get("/collections/<slug>/remove")
 @auth.login_required
 def remove_collection_form(slug: str) -> ResponseReturnValue:
     """Ask before deleting a collection."""
-    found = collections.get_collection(db_session(), auth.current_expert(), slug)
-    return page("dashboard/remove.html", "dashboard.packages", title=f"Remove the collection “{found.name}”?",
-                explanation="Its link and snippets stop working. The services and packages it lists stay as they are.",
-                action=url_for("dashboard.remove_collection", slug=found.slug), button="Remove collection",
-                back=url_for("dashboard.packages"), back_label="Back to packages and collections")
+    return _collection_removal(collections.get_collection(db_session(), auth.current_expert(), slug)).ask()
 
 
 @bp.post("/collections/<slug>/remove")
@@ -235,6 +242,4 @@ def remove_collection_form(slug: str) -> ResponseReturnValue:
 def remove_collection(slug: str) -> ResponseReturnValue:
     """Delete a collection, as the API's DELETE does."""
     found = collections.get_collection(db_session(), auth.current_expert(), slug)
-    name = found.name
-    return act(lambda: collections.delete_collection(db_session(), found),
-               f"Collection “{name}” removed.", url_for("dashboard.packages"))
+    return _collection_removal(found).confirmed(lambda: collections.delete_collection(db_session(), found))

@@ -12,9 +12,10 @@ from flask.typing import ResponseReturnValue
 from backend.dashboard import auth, formatting, service_form
 from backend.dashboard.common import Form, act, db_session, load, page, renamed, save
 from backend.dashboard.forms import FormInvalid, local_instant
+from backend.dashboard.removal import Removal
 from backend.dashboard.routes import bp
 from backend.errors import NotFound
-from backend.models import LOCATION_TYPES, PHONE_MODES, VISIBILITIES, Service
+from backend.models import LOCATION_TYPES, PHONE_MODES, VISIBILITIES, Service, ServiceSession
 from backend.schemas import MiniDayCreate, ServiceSchema, SessionCreate, patch_schema
 from backend.services import catalog, experts
 from backend.services import sessions as sessions_service
@@ -248,7 +249,7 @@ def add_session(slug: str) -> ResponseReturnValue:
     return redirect(url_for("dashboard.sessions", slug=service.slug))
 
 
-def _session_of(slug: str, session_id: str) -> tuple[Service, Any]:
+def _session_of(slug: str, session_id: str) -> tuple[Service, ServiceSession]:
     """One of the expert's services and one of its sessions (404 for anyone else's)."""
     expert = auth.current_expert()
     service = experts.get_service(db_session(), expert, slug)
@@ -258,21 +259,25 @@ def _session_of(slug: str, session_id: str) -> tuple[Service, Any]:
     return service, session
 
 
+def _session_removal(service: Service, session: ServiceSession, *, kept: bool = False) -> Removal:
+    """Removing one scheduled session; ``kept`` when bookings refer to it (the question then says why it stays)."""
+    when = formatting.time_range(session.start, session.end, auth.current_expert().timezone)
+    return Removal(section="dashboard.services", title=f"Remove the session of {when}?",
+                   explanation=(f"“{service.name}” keeps this date while bookings refer to it." if kept else
+                                f"“{service.name}” will no longer offer this date. Nobody has booked it."),
+                   button="Remove session",
+                   action=url_for("dashboard.remove_session", slug=service.slug, session_id=session.id),
+                   back=url_for("dashboard.sessions", slug=service.slug),
+                   back_label=f"Back to the sessions of {service.name}", done=f"Session of {when} removed.")
+
+
 @bp.get("/services/<slug>/sessions/<session_id>/remove")
 @auth.login_required
 def remove_session_form(slug: str, session_id: str) -> ResponseReturnValue:
     """Ask before removing a scheduled session, or say why it cannot go (it has bookings)."""
-    expert = auth.current_expert()
     service, session = _session_of(slug, session_id)
-    when = formatting.time_range(session.start, session.end, expert.timezone)
-    back = url_for("dashboard.sessions", slug=service.slug)
     refused = sessions_service.removal_refusal(db_session(), service, session, utcnow())
-    explanation = (f"“{service.name}” keeps this date while bookings refer to it." if refused else
-                   f"“{service.name}” will no longer offer this date. Nobody has booked it.")
-    return page("dashboard/remove.html", "dashboard.services", title=f"Remove the session of {when}?",
-                explanation=explanation, refused=refused,
-                action=url_for("dashboard.remove_session", slug=service.slug, session_id=session.id),
-                button="Remove session", back=back, back_label=f"Back to the sessions of {service.name}")
+    return _session_removal(service, session, kept=bool(refused)).ask(refused)
 
 
 @bp.post("/services/<slug>/sessions/<session_id>/remove")
@@ -281,6 +286,5 @@ def remove_session(slug: str, session_id: str) -> ResponseReturnValue:
     """Remove a session nobody booked; refused, with the reason, when bookings refer to it."""
     expert = auth.current_expert()
     service, session = _session_of(slug, session_id)
-    when = formatting.time_range(session.start, session.end, expert.timezone)
-    return act(lambda: sessions_service.remove_session(db_session(), expert, service, session, utcnow()),
-               f"Session of {when} removed.", url_for("dashboard.sessions", slug=service.slug))
+    return _session_removal(service, session).confirmed(
+        lambda: sessions_service.remove_session(db_session(), expert, service, session, utcnow()))

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from backend.dashboard import auth
 from backend.dashboard.common import Form, act, db_session, load, page, posted, save
 from backend.dashboard.forms import FormInvalid
+from backend.dashboard.removal import Removal
 from backend.dashboard.routes import bp
 from backend.errors import ValidationError
 from backend.models import Availability
@@ -184,17 +185,24 @@ def add_token() -> ResponseReturnValue:
     return _integrations_page(new_token=token)
 
 
+def _token_removal(token_id: int, label: str | None = None) -> Removal:
+    """Revoking token ``token_id``; ``label`` names it in the question. The revoke itself needs no
+    label, so it does not look the token up first: one already revoked (a second click) is said so
+    beside the list, as a refused removal is, rather than a 404."""
+    return Removal(section="dashboard.settings", title=f"Revoke the API token “{label or 'Unnamed'}”?",
+                   explanation="Scripts and tools using it are refused from the moment you revoke it. "
+                               "This cannot be undone: to reconnect them, create a new token.",
+                   button="Revoke token", action=url_for("dashboard.revoke_token", token_id=token_id),
+                   back=url_for("dashboard.integrations"), back_label="Back to webhooks and API tokens",
+                   done="API token revoked: scripts using it are refused from now on.")
+
+
 @bp.get("/settings/tokens/<id:token_id>/delete")
 @auth.login_required
 def revoke_token_form(token_id: int) -> ResponseReturnValue:
     """Ask before revoking an API token: the scripts using it stop working at once."""
     token = credentials.get_token(db_session(), auth.current_expert(), token_id)
-    name = token.label or "Unnamed"
-    return page("dashboard/remove.html", "dashboard.settings", title=f"Revoke the API token “{name}”?",
-                explanation="Scripts and tools using it are refused from the moment you revoke it. "
-                            "This cannot be undone: to reconnect them, create a new token.",
-                action=url_for("dashboard.revoke_token", token_id=token.id), button="Revoke token",
-                back=url_for("dashboard.integrations"), back_label="Back to webhooks and API tokens")
+    return _token_removal(token.id, token.label).ask()
 
 
 @bp.post("/settings/tokens/<id:token_id>/delete")
@@ -202,5 +210,4 @@ def revoke_token_form(token_id: int) -> ResponseReturnValue:
 def revoke_token(token_id: int) -> ResponseReturnValue:
     """Revoke one of the expert's API tokens."""
     expert = auth.current_expert()
-    return act(lambda: credentials.revoke_token(db_session(), expert, token_id),
-               "API token revoked: scripts using it are refused from now on.", url_for("dashboard.integrations"))
+    return _token_removal(token_id).confirmed(lambda: credentials.revoke_token(db_session(), expert, token_id))
