@@ -166,3 +166,17 @@ def test_only_payment_processes_end_a_unit_of_work_early() -> None:
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "end_unit":
                 ending.append(f"{rel}:{node.lineno}")
     assert ending == []
+
+
+def test_every_api_blueprint_parses_with_the_schema_reusing_parser() -> None:
+    """``backend/api/blueprint.py`` gives the one Blueprint: a module importing flask-smorest's own would
+    build its request schemas anew on every request."""
+    offenders = []
+    for name, path in _modules().items():
+        if name == "backend.api.blueprint":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "flask_smorest" \
+                    and any(alias.name == "Blueprint" for alias in node.names):
+                offenders.append(name)
+    assert offenders == [], f"import Blueprint from backend.api.blueprint instead: {offenders}"

@@ -5,9 +5,9 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from backend.api.auth import current_expert, login_required
+from backend.api.blueprint import Blueprint
 from backend.errors import ValidationError
 from backend.extensions import db
 from backend.links import app_links

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from backend import worker
 from backend.api.auth import current_expert, login_required
+from backend.api.blueprint import Blueprint
 from backend.calendars import sources
 from backend.extensions import db
 from backend.schemas.calendars import CalendarCreate, CalendarEnvelope, CalendarsEnvelope

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
+from backend.api.blueprint import Blueprint
 from backend.api.owned import session as _db
 from backend.errors import Unauthorized
 from backend.extensions import db

@@ -1,9 +1,8 @@
 """Collections (API.md, "Collections"): the expert's CRUD and the widget's collection page."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from backend.api.auth import current_expert, login_required
+from backend.api.blueprint import Blueprint
 from backend.api.client_auth import signed_in_client
 from backend.api.owned import Owned
 from backend.api.owned import session as _db

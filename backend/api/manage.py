@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
 
+from backend.api.blueprint import Blueprint
 from backend.extensions import db
 from backend.notifications import ics
 from backend.payments import checkout

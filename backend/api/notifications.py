@@ -9,11 +9,11 @@ from typing import Any
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Response, current_app
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from backend import outbox
 from backend.api.auth import current_expert, login_required
+from backend.api.blueprint import Blueprint
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.models import OutboxMessage, WebhookEndpoint

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from backend.api.auth import current_expert, login_required
+from backend.api.blueprint import Blueprint
 from backend.api.client_auth import signed_in_client
 from backend.api.owned import Owned
 from backend.api.owned import session as _db

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from backend.api.auth import current_expert, login_required
+from backend.api.blueprint import Blueprint
 from backend.extensions import db
 from backend.models import Client, ClientPackage
 from backend.payments import online, outside, packages, stripe_gateway, webhooks

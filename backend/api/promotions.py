@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from backend.api.auth import current_expert, login_required
+from backend.api.blueprint import Blueprint
 from backend.api.owned import session as _db
 from backend.errors import NotFound
 from backend.extensions import db

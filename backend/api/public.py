@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify, request
-from flask_smorest import Blueprint
 
 from backend import slot_cache
 from backend.api import slots_lane
+from backend.api.blueprint import Blueprint
 from backend.api.client_auth import bearer_token, signed_in_client
 from backend.errors import NotFound, ValidationError
 from backend.extensions import db
