@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -33,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from bench import cpu  # noqa: E402
 from bench.baseline import baseline_root  # noqa: E402
 from tests import pg  # noqa: E402
 from tests.live import ROOT, GunicornApp, call, weekdays_ahead  # noqa: E402
@@ -60,35 +60,6 @@ def double_bookings(database_url: str) -> int:
     return sum(1 for a, b in zip(rows, rows[1:], strict=False) if a[0] == b[0] and b[1] < a[2])
 
 
-def _cpu_seconds(pids: set[int]) -> float:
-    """User + system CPU seconds the processes ``pids`` have used so far (those still alive)."""
-    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def _server_pids(app: GunicornApp) -> set[int]:
-    """gunicorn's master and its workers."""
-    assert app.proc is not None
-    children = Path(f"/proc/{app.proc.pid}/task/{app.proc.pid}/children").read_text().split()
-    return {app.proc.pid, *map(int, children)}
-
-
-def _database_pids(database_url: str) -> set[int]:
-    """The PostgreSQL backends serving this database (the app's pooled connections stay open)."""
-    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.connect() as conn:
-        pids = set(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                                     "AND pid <> pg_backend_pid()")).scalars())
-    engine.dispose()
-    return pids
-
-
 def load(app: GunicornApp, database_url: str, plan: list[tuple[str, str]], offset: int) -> dict:
     """Send ``plan``'s bookings (expert, start) from 32 threads; figures of the phase, CPU included."""
 
@@ -101,14 +72,14 @@ def load(app: GunicornApp, database_url: str, plan: list[tuple[str, str]], offse
                          {"Idempotency-Key": uuid.uuid4().hex})
         return status, time.perf_counter() - t0
 
-    server, database = _server_pids(app), _database_pids(database_url)
-    cpu0 = (_cpu_seconds(server), _cpu_seconds(database), time.process_time())
+    server, database = cpu.server_pids(app), cpu.database_pids(database_url)
+    cpu0 = (cpu.seconds(server), cpu.seconds(database), time.process_time())
     t0 = time.perf_counter()
     with ThreadPoolExecutor(32) as pool:
         results = list(pool.map(one, range(len(plan))))
     elapsed = time.perf_counter() - t0
-    database |= _database_pids(database_url)  # connections the workers opened during the phase
-    cpu1 = (_cpu_seconds(server), _cpu_seconds(database), time.process_time())
+    database |= cpu.database_pids(database_url)  # connections the workers opened during the phase
+    cpu1 = (cpu.seconds(server), cpu.seconds(database), time.process_time())
     created = sum(1 for s, _ in results if s == 201)
     per = 1000 / max(len(plan), 1)
     return {"created_per_s": created / elapsed, "latencies": [t for _, t in results], "created": created,
