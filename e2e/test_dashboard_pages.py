@@ -1,6 +1,7 @@
 """Every dashboard page of the demo expert, on a phone (375 px) and a laptop (1280 px): axe finds
 nothing, nothing scrolls sideways (the page, nor a table inside its box), and each is photographed for the README
-(docs/screenshots/dashboard-<page>-<width>.png). The menu works with the keyboard alone."""
+(docs/screenshots/dashboard-<page>-<width>.png). The menu works with the keyboard alone; on a phone the header
+keeps one row whatever the expert's name."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -41,10 +42,10 @@ TABLES_WIDER_THAN_THEIR_BOX = """() => [...document.querySelectorAll('main table
 }).map(table => (table.querySelector('caption') || table).textContent.trim().slice(0, 60))"""
 
 
-def sign_in(page: Page, server) -> None:
+def sign_in(page: Page, server, email: str = "demo@kairos.example", password: str = "demo-password") -> None:
     page.goto(f"{server.url}/dashboard")
-    page.get_by_label("Email").fill("demo@kairos.example")
-    page.get_by_label("Password").fill("demo-password")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Your dashboard")).to_be_visible()
 
@@ -123,6 +124,37 @@ def test_the_menu_works_with_the_keyboard_alone_on_a_phone(page: Page, server):
     menu.click()
     expect(page.get_by_role("link", name="Services")).to_have_attribute("aria-current", "page")
     shot(page, "dashboard-menu-375")
+
+
+# The header's three parts as (top, bottom) of their boxes, and whether the name shows whole.
+HEADER = """() => {
+    const box = sel => { const r = document.querySelector(sel).getBoundingClientRect(); return [r.top, r.bottom]; };
+    const name = document.querySelector('.dash-brand .muted');
+    return {brand: box('.dash-brand'), menu: box('.menu-btn'), signOut: box('.sign-out .btn'),
+            whole: name.scrollWidth <= name.clientWidth};
+}"""
+
+
+@pytest.mark.parametrize("name, whole", [("Mia Laurent", True), ("Dr. Maria-Fernanda Castellanos Ruiz", False)])
+def test_the_header_holds_one_row_on_a_phone_whatever_the_name(page: Page, server, name, whole):
+    """At 320 and 375 px the brand, Menu and Sign out share one row: a usual name shows whole, a long one
+    ends in an ellipsis, and either is still there whole in the page's text (what a screen reader says)."""
+    slug = name.split()[-1].lower()
+    server.kairos("create-expert", slug, "--email", f"{slug}@example.com", "--name", name,
+                  "--timezone", "Europe/Paris", "--password", "header-test-password")
+    page.set_viewport_size({"width": 375, "height": 700})
+    sign_in(page, server, f"{slug}@example.com", "header-test-password")
+    for width in (375, 320):
+        page.set_viewport_size({"width": width, "height": 700})
+        page.goto(f"{server.url}/dashboard/bookings")
+        expect(page.get_by_role("banner")).to_contain_text(name)
+        parts = page.evaluate(HEADER)
+        tops = [parts[key][0] for key in ("brand", "menu", "signOut")]
+        bottoms = [parts[key][1] for key in ("brand", "menu", "signOut")]
+        assert max(tops) < min(bottoms), f"{name}: the header takes two rows at {width}px: {parts}"
+        assert parts["whole"] is whole, f"{name} at {width}px: {parts}"
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth"), f"{name} at {width}px"
+        shot(page, f"dashboard-header-{slug}-{width}")
 
 
 def test_a_weekly_time_is_added_and_a_snippet_copied_with_the_keyboard(page: Page, context, server):

@@ -11,7 +11,6 @@ from typing import Any
 from flask import current_app, request
 
 from backend.api.blueprint import Blueprint
-from backend.api.owned import session as _db
 from backend.errors import Unauthorized
 from backend.extensions import db
 from backend.links import app_links
@@ -38,7 +37,7 @@ def bearer_token() -> str | None:
 def signed_in_client(expert: Expert) -> Client | None:
     """The client signed in at ``expert`` by this request's bearer token, or None (signed out)."""
     token = bearer_token()
-    return client_auth.client_for_token(_db(), expert, token, utcnow()) if token else None
+    return client_auth.client_for_token(db.session(), expert, token, utcnow()) if token else None
 
 
 def _email_of_request() -> str:
@@ -56,7 +55,7 @@ def _email_of_request() -> str:
 def start(data: dict, expert: str):
     """Email a 6-digit code and a sign-in link (15 minutes). The same answer whether or not the email is known."""
     settings = current_app.config["KAIROS"]
-    client_auth.start(_db(), experts.get_expert(_db(), expert), data["email"],
+    client_auth.start(db.session(), experts.get_expert(db.session(), expert), data["email"],
                       secret=settings.secret_key, base_url=settings.base_url, now=utcnow())
     db.session.commit()
     return {"sent": True}
@@ -69,13 +68,13 @@ def start(data: dict, expert: str):
 @blp.alt_response(401, description="unauthorized: a wrong, used or expired code or link")
 def verify(data: dict, expert: str):
     """Exchange the emailed code (or link token) for a client token."""
-    found = experts.get_expert(_db(), expert)
+    found = experts.get_expert(db.session(), expert)
     now = utcnow()
     try:
         if "link_token" in data:
-            signed = client_auth.verify_link(_db(), found, data["link_token"], now=now)
+            signed = client_auth.verify_link(db.session(), found, data["link_token"], now=now)
         else:
-            signed = client_auth.verify_code(_db(), found, data["email"], data["code"],
+            signed = client_auth.verify_code(db.session(), found, data["email"], data["code"],
                                              secret=current_app.config["KAIROS"].secret_key, now=now)
     except Unauthorized:
         db.session.commit()  # a wrong try is counted even though the answer is an error
@@ -96,14 +95,15 @@ def _require_signed_in(expert: Expert) -> Client:
 @blp.response(200, MeOut)
 def me(expert: str):
     """The signed-in client: upcoming bookings (with manage links), package credits and saved cards."""
-    found = experts.get_expert(_db(), expert)
+    found = experts.get_expert(db.session(), expert)
     client = _require_signed_in(found)
     links = app_links()
     now = utcnow()
-    upcoming = [booking_view(b, manage_url=links.manage_url(b)) for b in client_auth.upcoming_bookings(_db(), client, now)]
-    held: list[dict[str, Any]] = [packages.package_view(_db(), p)
-                                  for p in packages.usable_of_client(_db(), client, now)]
-    saved = cards.saved_cards(_db(), client)  # ends the read before asking Stripe
+    upcoming = [booking_view(b, manage_url=links.manage_url(b))
+                for b in client_auth.upcoming_bookings(db.session(), client, now)]
+    held: list[dict[str, Any]] = [packages.package_view(db.session(), p)
+                                  for p in packages.usable_of_client(db.session(), client, now)]
+    saved = cards.saved_cards(db.session(), client)  # ends the read before asking Stripe
     return {"client": {"name": client.name, "email": client.email}, "bookings": upcoming,
             "packages": held, "cards": saved}
 
@@ -112,8 +112,8 @@ def me(expert: str):
 @blp.response(204)
 def sign_out(expert: str):
     """End this client token (any later request with it is signed out)."""
-    experts.get_expert(_db(), expert)
+    experts.get_expert(db.session(), expert)
     token = bearer_token()
     if token:
-        client_auth.sign_out(_db(), token, utcnow())
+        client_auth.sign_out(db.session(), token, utcnow())
     db.session.commit()

@@ -5,7 +5,6 @@ from backend.api.auth import current_expert, login_required
 from backend.api.blueprint import Blueprint
 from backend.api.client_auth import signed_in_client
 from backend.api.owned import Owned
-from backend.api.owned import session as _db
 from backend.api.public import public_service_view
 from backend.extensions import db
 from backend.schemas.clients import CollectionEnvelope, CollectionIn, CollectionsEnvelope
@@ -23,7 +22,7 @@ COLLECTIONS = Owned("collection", collections.get_collection, lambda _, found: c
 @login_required
 @blp.response(200, CollectionsEnvelope)
 def list_collections():
-    return {"collections": COLLECTIONS.dump_all(collections.list_collections(_db(), current_expert()))}
+    return {"collections": COLLECTIONS.dump_all(collections.list_collections(db.session(), current_expert()))}
 
 
 @blp.route("/admin/collections", methods=["POST"])
@@ -32,7 +31,7 @@ def list_collections():
 @blp.response(201, CollectionEnvelope)
 def create_collection(data: dict):
     """A collection of services and plans; ``clients_only`` shows it to signed-in clients only."""
-    found = collections.create_collection(_db(), current_expert(), data)
+    found = collections.create_collection(db.session(), current_expert(), data)
     db.session.commit()
     return COLLECTIONS.dump(found)
 
@@ -49,7 +48,7 @@ def get_collection(collection: str):
 @blp.arguments(patch_schema(CollectionIn))
 @blp.response(200, CollectionEnvelope)
 def patch_collection(data: dict, collection: str):
-    found = collections.update_collection(_db(), current_expert(), COLLECTIONS.get(collection), data)
+    found = collections.update_collection(db.session(), current_expert(), COLLECTIONS.get(collection), data)
     db.session.commit()
     return COLLECTIONS.dump(found)
 
@@ -58,7 +57,7 @@ def patch_collection(data: dict, collection: str):
 @login_required
 @blp.response(204)
 def delete_collection(collection: str):
-    collections.delete_collection(_db(), COLLECTIONS.get(collection))
+    collections.delete_collection(db.session(), COLLECTIONS.get(collection))
     db.session.commit()
 
 
@@ -67,12 +66,12 @@ def delete_collection(collection: str):
 @blp.alt_response(401, description="sign_in_required: a clients-only collection without a client token")
 def public_collection(expert: str, collection: str):
     """A collection's services and plans; a clients-only one says nothing of itself until a client signs in."""
-    found_expert = experts.get_expert(_db(), expert)
-    found = collections.get_collection(_db(), found_expert, collection)
-    is_client = client_auth.is_client(_db(), found_expert, signed_in_client(found_expert))
+    found_expert = experts.get_expert(db.session(), expert)
+    found = collections.get_collection(db.session(), found_expert, collection)
+    is_client = client_auth.is_client(db.session(), found_expert, signed_in_client(found_expert))
     if found.clients_only and not is_client:
-        client_auth.require_client(_db(), found_expert, None)
-    services, plans = collections.contents(_db(), found_expert, found, is_client=is_client)
+        client_auth.require_client(db.session(), found_expert, None)
+    services, plans = collections.contents(db.session(), found_expert, found, is_client=is_client)
     return {"collection": {"slug": found.slug, "name": found.name, "description": found.description,
                            "services": [public_service_view(s) for s in services],
-                           "packages": [package_plans.plan_view(_db(), p) for p in plans]}}
+                           "packages": [package_plans.plan_view(db.session(), p) for p in plans]}}

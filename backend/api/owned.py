@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -13,11 +13,6 @@ from backend.extensions import db
 from backend.models import Expert
 
 Row = TypeVar("Row")
-
-
-def session() -> Session:
-    """This request's database session, typed as the services take it."""
-    return cast(Session, db.session)
 
 
 @dataclass(frozen=True)
@@ -31,12 +26,12 @@ class Owned(Generic[Row]):
 
     def get(self, slug: str) -> Row:
         """The signed-in expert's row called ``slug`` (404 otherwise)."""
-        return self.fetch(session(), current_expert(), slug)
+        return self.fetch(db.session(), current_expert(), slug)
 
     def dump(self, row: Row) -> dict[str, Any]:
         """``row`` under the envelope key, as the routes answer."""
-        return {self.key: self.view(session(), row)}
+        return {self.key: self.view(db.session(), row)}
 
     def dump_all(self, rows: list[Row]) -> list[dict[str, Any]]:
         """Several rows' views, for a list envelope."""
-        return [self.view(session(), row) for row in rows]
+        return [self.view(db.session(), row) for row in rows]

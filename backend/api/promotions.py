@@ -5,7 +5,6 @@ from typing import Any
 
 from backend.api.auth import current_expert, login_required
 from backend.api.blueprint import Blueprint
-from backend.api.owned import session as _db
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.links import app_links
@@ -53,14 +52,14 @@ def coupon_view(coupon: Coupon) -> dict[str, Any]:
 def join_waitlist(data: dict, expert: str, service: str):
     """Join the waitlist of a full group, series or mini session; the first person waiting is
     emailed a link holding a freed seat for ``hold_minutes``."""
-    found_expert = experts.get_expert(_db(), expert)
-    found = experts.get_service(_db(), found_expert, service)
+    found_expert = experts.get_expert(db.session(), expert)
+    found = experts.get_service(db.session(), found_expert, service)
     if found.visibility == "clients":
         raise NotFound(f"No service '{service}' for this expert.")
-    entry = waitlist.join(_db(), found_expert, found, session_id=data["session"], name=data["client"]["name"],
+    entry = waitlist.join(db.session(), found_expert, found, session_id=data["session"], name=data["client"]["name"],
                           email=data["client"]["email"], phone=data["client"].get("phone"),
                           timezone=data["timezone"], now=utcnow())
-    view = entry_view(entry, position=waitlist.position(_db(), entry))
+    view = entry_view(entry, position=waitlist.position(db.session(), entry))
     db.session.commit()
     return {"waitlist": view}
 
@@ -69,8 +68,8 @@ def join_waitlist(data: dict, expert: str, service: str):
 @blp.response(200, WaitlistOfferEnvelope)
 def get_offer(token: str):
     """What a waitlist link holds: the session, and until when the seat is kept for its client."""
-    entry = waitlist.find_offer(_db(), token, app_links().waitlist_entry_id)
-    view = entry_view(entry, position=waitlist.position(_db(), entry))
+    entry = waitlist.find_offer(db.session(), token, app_links().waitlist_entry_id)
+    view = entry_view(entry, position=waitlist.position(db.session(), entry))
     return {"offer": {**view, "expert": entry.service.expert.slug, "service": entry.service.slug}}
 
 
@@ -80,8 +79,8 @@ def get_offer(token: str):
 def list_waitlist(service: str, session: str):
     """The people waiting for one session (and any holding an offered seat), first first."""
     expert = current_expert()
-    experts.get_service(_db(), expert, service)
-    entries = waitlist.list_for_session(_db(), expert, session)
+    experts.get_service(db.session(), expert, service)
+    entries = waitlist.list_for_session(db.session(), expert, session)
     return {"waitlist": [entry_view(e, tz=expert.timezone, position=n) for n, e in enumerate(entries, 1)]}
 
 
@@ -90,7 +89,7 @@ def list_waitlist(service: str, session: str):
 @blp.response(204)
 def remove_from_waitlist(entry_id: str):
     """Take someone off a waitlist; a seat they were holding is offered to the next person."""
-    waitlist.remove(_db(), current_expert(), entry_id, utcnow())
+    waitlist.remove(db.session(), current_expert(), entry_id, utcnow())
     db.session.commit()
 
 
@@ -99,7 +98,7 @@ def remove_from_waitlist(entry_id: str):
 @blp.response(200, CouponsEnvelope)
 def list_coupons():
     """The expert's coupons with their uses, newest first."""
-    return {"coupons": [coupon_view(c) for c in coupons.list_coupons(_db(), current_expert())]}
+    return {"coupons": [coupon_view(c) for c in coupons.list_coupons(db.session(), current_expert())]}
 
 
 @blp.route("/admin/coupons", methods=["POST"])
@@ -108,7 +107,7 @@ def list_coupons():
 @blp.response(201, CouponEnvelope)
 def create_coupon(data: dict):
     """A new discount code: percent or amount off, for some services or all, a maximum of uses, an expiry."""
-    coupon = coupons.create_coupon(_db(), current_expert(), data)
+    coupon = coupons.create_coupon(db.session(), current_expert(), data)
     view = coupon_view(coupon)
     db.session.commit()
     return {"coupon": view}
@@ -119,5 +118,5 @@ def create_coupon(data: dict):
 @blp.response(204)
 def delete_coupon(code: str):
     """Remove a code (bookings made with it keep their discount)."""
-    coupons.delete_coupon(_db(), current_expert(), code)
+    coupons.delete_coupon(db.session(), current_expert(), code)
     db.session.commit()

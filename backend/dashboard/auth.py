@@ -48,7 +48,7 @@ def signed_in_expert() -> Expert | None:
     expert_id = session.get(EXPERT_KEY)
     if not isinstance(expert_id, int):
         return None
-    expert = db.session.get(Expert, expert_id)
+    expert = db.session().get(Expert, expert_id)
     if expert is None or not expert.password_hash:
         return None
     given = str(session.get(FINGERPRINT_KEY, ""))

@@ -16,9 +16,10 @@ from flask.typing import ResponseReturnValue
 
 from backend import slot_engine
 from backend.dashboard import auth, formatting
-from backend.dashboard.common import Form, act, db_session, load, page, renamed, save
+from backend.dashboard.common import Form, act, load, page, renamed, save
 from backend.dashboard.forms import FormInvalid, local_instant
 from backend.dashboard.routes import bp
+from backend.extensions import db
 from backend.models import Availability, Expert, Service
 from backend.schemas import WEEKDAYS, AvailabilitySchema
 from backend.services import catalog, experts, slots
@@ -31,7 +32,7 @@ PREVIEW_DAYS = 14
 
 def current(expert: Expert) -> dict[str, Any]:
     """The stored availability as the API shows it (an expert without one has no hours yet)."""
-    av = db_session().get(Availability, expert.id)
+    av = db.session().get(Availability, expert.id)
     if av is None:
         return {"timezone": expert.timezone, "weekly": {}, "overrides": []}
     return experts.availability_view(av)
@@ -80,7 +81,7 @@ def _save_availability(expert: Expert, weekly: dict[str, list[list[str]]], overr
     raw = {"timezone": expert.timezone, "weekly": weekly,
            "overrides": [{"date": o["date"].isoformat() if isinstance(o["date"], date) else o["date"],
                           "intervals": o["intervals"]} for o in overrides]}
-    return experts.set_availability(db_session(), expert, load(AvailabilitySchema(), raw, errors))
+    return experts.set_availability(db.session(), expert, load(AvailabilitySchema(), raw, errors))
 
 
 @dataclass(frozen=True)
@@ -96,14 +97,14 @@ class PreviewDay:
 def preview(expert: Expert, service: Service | None, now: datetime) -> list[PreviewDay]:
     """The next two weeks in the expert's zone: open hours per date, and the bookable start times of
     ``service`` (every rule, booking and hold applied, as the widget would offer them)."""
-    av = db_session().get(Availability, expert.id)
+    av = db.session().get(Availability, expert.id)
     availability = slots.engine_availability(av, expert.timezone)
     today = formatting.local(now, expert.timezone).date()
     last = today + timedelta(days=PREVIEW_DAYS - 1)
     times: dict[date, list[datetime]] = {}
     if service is not None:
         window_start, window_end = slot_engine.local_dates_window(today, last, expert.timezone)
-        for slot in slots.personal_slots(db_session(), service, window_start, window_end, now):
+        for slot in slots.personal_slots(db.session(), service, window_start, window_end, now):
             times.setdefault(formatting.local(slot.start, expert.timezone).date(), []).append(slot.start)
     return [PreviewDay(day, list(slot_engine.intervals_for_date(availability, day)),
                        day in availability.overrides, times.get(day, []))

@@ -11,9 +11,10 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError as SchemaError
 
 from backend.dashboard import auth, formatting
-from backend.dashboard.common import Form, db_session, page, renamed, save
+from backend.dashboard.common import Form, page, renamed, save
 from backend.dashboard.forms import FormInvalid, local_instant
 from backend.dashboard.routes import bp
+from backend.extensions import db
 from backend.models import Booking, Payment
 from backend.payments import ledger
 from backend.schemas import PageCursor, PageQuery
@@ -55,7 +56,7 @@ def bookings() -> ResponseReturnValue:
     after = cursor_of(request.args.get("cursor"))
     if after is not None and not isinstance(after[1], str):
         after = None
-    rows = dashboard.find_bookings(db_session(), expert, view, utcnow(), q=q, limit=PAGE_SIZE + 1, after=after)
+    rows = dashboard.find_bookings(db.session(), expert, view, utcnow(), q=q, limit=PAGE_SIZE + 1, after=after)
     next_cursor = PageCursor.encode(rows[PAGE_SIZE - 1].start, rows[PAGE_SIZE - 1].id) if len(rows) > PAGE_SIZE else None
     return page("dashboard/bookings.html", "dashboard.bookings", rows=rows[:PAGE_SIZE], view=view, q=q,
                 views=VIEW_LABELS, next_cursor=next_cursor, paged=after is not None)
@@ -76,17 +77,17 @@ def deposit_of(booking: Booking, payments: list[Payment]) -> Deposit | None:
     if not booking.deposit_amount:
         return None
     return Deposit(booking.deposit_amount, booking.price_currency or "", ledger.paid_total(payments),
-                   ledger.balance_due(db_session(), booking))
+                   ledger.balance_due(db.session(), booking))
 
 
 def _booking_page(booking: Booking, form: Form | None = None, status: int = 200) -> ResponseReturnValue:
     expert = auth.current_expert()
-    payments = dashboard.payments_of(db_session(), booking)
+    payments = dashboard.payments_of(db.session(), booking)
     now = utcnow()
     labels = {q.get("id"): q.get("label") for q in booking.service.questions or []}
     sessions = []
     if booking.service.kind != "personal" and booking.status != "cancelled":
-        sessions = [row for row in catalog.sessions_with_seats(db_session(), booking.service, now, since=now)
+        sessions = [row for row in catalog.sessions_with_seats(db.session(), booking.service, now, since=now)
                     if row.seats_left > 0 and row.session.id != booking.session_id]
     local_start = formatting.local(booking.start, expert.timezone)
     return page("dashboard/booking.html", "dashboard.bookings", status, booking=booking,
@@ -101,7 +102,7 @@ def _booking_page(booking: Booking, form: Form | None = None, status: int = 200)
 @auth.login_required
 def booking(booking_id: str) -> ResponseReturnValue:
     """One booking: when, who, answers, payment and refunds, history, and what can be done."""
-    return _booking_page(booking_rules.get_booking(db_session(), auth.current_expert(), booking_id))
+    return _booking_page(booking_rules.get_booking(db.session(), auth.current_expert(), booking_id))
 
 
 @bp.post("/bookings/<booking_id>/reschedule")
@@ -110,7 +111,7 @@ def reschedule(booking_id: str) -> ResponseReturnValue:
     """Move a booking to another free time (personal: a date and time on the expert's clock; group
     and mini: another session), as the booking rules do for any reschedule; the client is emailed."""
     expert = auth.current_expert()
-    found = booking_rules.get_booking(db_session(), expert, booking_id)
+    found = booking_rules.get_booking(db.session(), expert, booking_id)
     form = Form(values={n: str(request.form.get(n, "")).strip()[:60] for n in ("date", "time", "session")})
 
     def move() -> Booking:
@@ -125,13 +126,13 @@ def reschedule(booking_id: str) -> ResponseReturnValue:
             raise FormInvalid(fields={"session": ["Choose the session to move to."]})
         else:
             session_id = form.get("session")
-        return booking_rules.reschedule_booking(db_session(), found, start=start, session_id=session_id,
+        return booking_rules.reschedule_booking(db.session(), found, start=start, session_id=session_id,
                                                 timezone=found.timezone, actor="expert", now=utcnow())
 
     if save(form, move) is None:
         form.errors = renamed(form.errors, lambda k: "time" if k == "start" else k)
         if set(form.errors) == {"form"}:
             form.errors = {"time" if found.service.kind == "personal" else "session": form.errors["form"]}
-        return _booking_page(booking_rules.get_booking(db_session(), expert, booking_id), form, 422)
+        return _booking_page(booking_rules.get_booking(db.session(), expert, booking_id), form, 422)
     flash("Booking moved. The client is told by email.", "success")
     return redirect(url_for("dashboard.booking", booking_id=booking_id))

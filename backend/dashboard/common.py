@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from flask import flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
-from sqlalchemy.orm import Session
 
 from backend.dashboard import auth
 from backend.dashboard.forms import FormInvalid, _flatten
@@ -29,12 +28,6 @@ NAV = (
     ("dashboard.embed", "Embed & links"), ("dashboard.settings", "Settings"),
 )
 MAX_FIELD = 5000  # longer input is cut before it is echoed back; the schemas refuse what is too long anyway
-
-
-def db_session() -> Session:
-    """This request's database session, typed as the services take it (Flask-SQLAlchemy's
-    ``db.session`` is a scoped proxy of exactly that Session)."""
-    return cast(Session, db.session)
 
 
 @dataclass

@@ -20,8 +20,9 @@ from flask.typing import ResponseReturnValue
 from markupsafe import escape
 
 from backend.dashboard import auth
-from backend.dashboard.common import Form, db_session, page
+from backend.dashboard.common import Form, page
 from backend.dashboard.routes import RESERVED_BOX, bp
+from backend.extensions import db
 from backend.models import Collection, Expert, Service
 from backend.services import catalog, collections
 
@@ -151,7 +152,7 @@ def embed() -> ResponseReturnValue:
                 snippets={mode: snippet(base_url, expert, options, mode) for mode, _ in MODES},
                 link=direct_link(base_url, expert, options), preview_query=urlencode(query),
                 collection_codes=[collection_code(base_url, expert, c)
-                                  for c in collections.list_collections(db_session(), expert)])
+                                  for c in collections.list_collections(db.session(), expert)])
 
 
 @bp.get("/embed/preview")

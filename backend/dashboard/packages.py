@@ -9,9 +9,10 @@ from flask import flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from backend.dashboard import auth, service_form
-from backend.dashboard.common import Form, db_session, int_field, load, page, posted, renamed, save
+from backend.dashboard.common import Form, int_field, load, page, posted, renamed, save
 from backend.dashboard.removal import Removal
 from backend.dashboard.routes import bp
+from backend.extensions import db
 from backend.models import VISIBILITIES, Collection, PackagePlan
 from backend.schemas.clients import CollectionIn, PackagePlanIn
 from backend.services import catalog, collections, package_plans
@@ -29,12 +30,12 @@ COLLECTION_FIELDS = ("name", "slug", "description")
 def packages() -> ResponseReturnValue:
     """The expert's package plans and collections, each with its link and actions."""
     expert = auth.current_expert()
-    plans = package_plans.list_plans(db_session(), expert)
+    plans = package_plans.list_plans(db.session(), expert)
     names = {s.slug: s.name for s in catalog.live_services(expert)}
     return page("dashboard/packages.html", "dashboard.packages", plans=plans,
-                plan_services={p.id: [names.get(slug, slug) for slug in package_plans.service_slugs(db_session(), p)]
+                plan_services={p.id: [names.get(slug, slug) for slug in package_plans.service_slugs(db.session(), p)]
                                for p in plans},
-                collections=collections.list_collections(db_session(), expert), visibilities=VISIBILITY_LABELS)
+                collections=collections.list_collections(db.session(), expert), visibilities=VISIBILITY_LABELS)
 
 
 # --- package plans --------------------------------------------------------------------------------
@@ -57,7 +58,7 @@ def _plan_form(plan: PackagePlan) -> Form:
         "price.amount": service_form.major_units(plan.price_amount, plan.price_currency),
         "price.currency": (plan.price_currency or "").upper(),
         "expires_after_days": "" if plan.expires_after_days is None else str(plan.expires_after_days),
-        "visibility": plan.visibility, "services": package_plans.service_slugs(db_session(), plan)})
+        "visibility": plan.visibility, "services": package_plans.service_slugs(db.session(), plan)})
 
 
 @bp.get("/packages/new")
@@ -71,7 +72,7 @@ def new_plan() -> ResponseReturnValue:
 @auth.login_required
 def edit_plan(slug: str) -> ResponseReturnValue:
     """A package plan's form, filled."""
-    plan = package_plans.get_plan(db_session(), auth.current_expert(), slug)
+    plan = package_plans.get_plan(db.session(), auth.current_expert(), slug)
     return _plan_editor(_plan_form(plan), plan)
 
 
@@ -97,8 +98,8 @@ def _submit_plan(plan: PackagePlan | None) -> ResponseReturnValue:
     def change() -> PackagePlan:
         data = load(PackagePlanIn(), {k: v for k, v in raw.items() if v is not None}, errors)
         if plan is None:
-            return package_plans.create_plan(db_session(), expert, data)
-        return package_plans.update_plan(db_session(), expert, plan, data)
+            return package_plans.create_plan(db.session(), expert, data)
+        return package_plans.update_plan(db.session(), expert, plan, data)
 
     saved = save(form, change)
     if saved is None:
@@ -119,7 +120,7 @@ def create_plan() -> ResponseReturnValue:
 @auth.login_required
 def update_plan(slug: str) -> ResponseReturnValue:
     """Save a package plan's changes (packages already bought keep what was bought)."""
-    return _submit_plan(package_plans.get_plan(db_session(), auth.current_expert(), slug))
+    return _submit_plan(package_plans.get_plan(db.session(), auth.current_expert(), slug))
 
 
 def _plan_removal(plan: PackagePlan) -> Removal:
@@ -135,15 +136,15 @@ def _plan_removal(plan: PackagePlan) -> Removal:
 @auth.login_required
 def remove_plan_form(slug: str) -> ResponseReturnValue:
     """Ask before taking a package off sale."""
-    return _plan_removal(package_plans.get_plan(db_session(), auth.current_expert(), slug)).ask()
+    return _plan_removal(package_plans.get_plan(db.session(), auth.current_expert(), slug)).ask()
 
 
 @bp.post("/packages/<slug>/remove")
 @auth.login_required
 def remove_plan(slug: str) -> ResponseReturnValue:
     """Take a plan off sale (archived if bought, deleted otherwise), as the API's DELETE does."""
-    plan = package_plans.get_plan(db_session(), auth.current_expert(), slug)
-    return _plan_removal(plan).confirmed(lambda: package_plans.remove_plan(db_session(), plan))
+    plan = package_plans.get_plan(db.session(), auth.current_expert(), slug)
+    return _plan_removal(plan).confirmed(lambda: package_plans.remove_plan(db.session(), plan))
 
 
 # --- collections ----------------------------------------------------------------------------------
@@ -152,7 +153,7 @@ def _item_choices() -> list[tuple[str, str]]:
     """(``service:slug`` or ``package:slug``, label) of everything a collection may list."""
     expert = auth.current_expert()
     return ([(f"service:{s.slug}", f"Service: {s.name}") for s in catalog.live_services(expert)]
-            + [(f"package:{p.slug}", f"Package: {p.name}") for p in package_plans.list_plans(db_session(), expert)])
+            + [(f"package:{p.slug}", f"Package: {p.name}") for p in package_plans.list_plans(db.session(), expert)])
 
 
 def _collection_editor(form: Form, found: Collection | None, status: int = 200) -> ResponseReturnValue:
@@ -177,7 +178,7 @@ def new_collection() -> ResponseReturnValue:
 @auth.login_required
 def edit_collection(slug: str) -> ResponseReturnValue:
     """A collection's form, filled."""
-    found = collections.get_collection(db_session(), auth.current_expert(), slug)
+    found = collections.get_collection(db.session(), auth.current_expert(), slug)
     return _collection_editor(_collection_form(found), found)
 
 
@@ -197,8 +198,8 @@ def _submit_collection(found: Collection | None) -> ResponseReturnValue:
     def change() -> Collection:
         data = load(CollectionIn(), raw, errors)
         if found is None:
-            return collections.create_collection(db_session(), expert, data)
-        return collections.update_collection(db_session(), expert, found, data)
+            return collections.create_collection(db.session(), expert, data)
+        return collections.update_collection(db.session(), expert, found, data)
 
     saved = save(form, change)
     if saved is None:
@@ -219,7 +220,7 @@ def create_collection() -> ResponseReturnValue:
 @auth.login_required
 def update_collection(slug: str) -> ResponseReturnValue:
     """Save a collection's changes."""
-    return _submit_collection(collections.get_collection(db_session(), auth.current_expert(), slug))
+    return _submit_collection(collections.get_collection(db.session(), auth.current_expert(), slug))
 
 
 def _collection_removal(found: Collection) -> Removal:
@@ -234,12 +235,12 @@ def _collection_removal(found: Collection) -> Removal:
 @auth.login_required
 def remove_collection_form(slug: str) -> ResponseReturnValue:
     """Ask before deleting a collection."""
-    return _collection_removal(collections.get_collection(db_session(), auth.current_expert(), slug)).ask()
+    return _collection_removal(collections.get_collection(db.session(), auth.current_expert(), slug)).ask()
 
 
 @bp.post("/collections/<slug>/remove")
 @auth.login_required
 def remove_collection(slug: str) -> ResponseReturnValue:
     """Delete a collection, as the API's DELETE does."""
-    found = collections.get_collection(db_session(), auth.current_expert(), slug)
-    return _collection_removal(found).confirmed(lambda: collections.delete_collection(db_session(), found))
+    found = collections.get_collection(db.session(), auth.current_expert(), slug)
+    return _collection_removal(found).confirmed(lambda: collections.delete_collection(db.session(), found))

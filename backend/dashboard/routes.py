@@ -100,7 +100,7 @@ def login_submit() -> ResponseReturnValue:
     """Check email and password; one message for any mismatch, so it never says which emails exist."""
     email = request.form.get("email", "").strip()[:MAX_EMAIL]
     password = request.form.get("password", "")
-    expert = experts.authenticate(db.session, email, password) if len(password) <= MAX_PASSWORD else None
+    expert = experts.authenticate(db.session(), email, password) if len(password) <= MAX_PASSWORD else None
     if expert is None:
         return _login_page(email, LOGIN_FAILED, 401)
     auth.sign_in(expert)
@@ -122,14 +122,14 @@ def home() -> ResponseReturnValue:
     expert = auth.current_expert()
     base_url = current_app.config["KAIROS"].base_url
     return render_template("dashboard/home.html", expert=expert, tz=expert.timezone,
-                           data=dashboard.overview(db.session, expert, utcnow()), setup=_setup_steps(expert),
+                           data=dashboard.overview(db.session(), expert, utcnow()), setup=_setup_steps(expert),
                            booking_url=f"{base_url}/book/{expert.slug}",
                            snippet=_embed_snippet(base_url, expert.slug))
 
 
 def _setup_steps(expert: Expert) -> list[tuple[str, str, bool]] | None:
     """A new expert's checklist (label, link, done), or None once hours and a service exist."""
-    av = db.session.get(Availability, expert.id)
+    av = db.session().get(Availability, expert.id)
     has_hours = bool(av and any(av.weekly.values()))
     has_services = any(not s.archived for s in expert.services)
     if has_hours and has_services:
@@ -156,8 +156,8 @@ def _embed_snippet(base_url: str, slug: str) -> str:
 def cancel_form(booking_id: str) -> ResponseReturnValue:
     """Ask before cancelling, with room for a message to the client."""
     expert = auth.current_expert()
-    booking = bookings.get_booking(db.session, expert, booking_id)
-    paid = [p for p in dashboard.payments_of(db.session, booking) if p.status == "succeeded"]
+    booking = bookings.get_booking(db.session(), expert, booking_id)
+    paid = [p for p in dashboard.payments_of(db.session(), booking) if p.status == "succeeded"]
     policy_refund = (booking.service.policy or {}).get("refund", "full")
     return render_template("dashboard/cancel.html", expert=expert, tz=expert.timezone, booking=booking,
                            paid=paid, policy_refund=policy_refund)
@@ -176,11 +176,11 @@ def cancel(booking_id: str) -> ResponseReturnValue:
         flash("Choose how to refund." if "refund" in error.messages else "Keep the message under 2000 characters.",
               "error")
         return redirect(url_for("dashboard.cancel_form", booking_id=booking_id))
-    return _act(lambda: bookings.cancel_booking(db.session, bookings.get_booking(db.session, expert, booking_id),
+    return _act(lambda: bookings.cancel_booking(db.session(), bookings.get_booking(db.session(), expert, booking_id),
                                                 actor="expert", reason=data["reason"], now=utcnow(),
                                                 refund_by_policy=data["refund"] == "policy"),
                 "Booking cancelled. The client is told by email.",
-                after=lambda booking: checkout.after_booking_cancelled(db.session, booking))
+                after=lambda booking: checkout.after_booking_cancelled(db.session(), booking))
 
 
 @bp.post("/bookings/<booking_id>/confirm")
@@ -188,7 +188,7 @@ def cancel(booking_id: str) -> ResponseReturnValue:
 def confirm(booking_id: str) -> ResponseReturnValue:
     """Confirm a pending booking by hand, as the API does (its payment is waived)."""
     expert = auth.current_expert()
-    return _act(lambda: bookings.confirm_booking(db.session, bookings.get_booking(db.session, expert, booking_id),
+    return _act(lambda: bookings.confirm_booking(db.session(), bookings.get_booking(db.session(), expert, booking_id),
                                                  actor="expert"),
                 "Booking confirmed. The client is told by email.")
 
@@ -200,10 +200,10 @@ def share(booking_id: str) -> ResponseReturnValue:
     expert = auth.current_expert()
 
     def rotate() -> tuple[Booking, str]:
-        booking = bookings.get_booking(db.session, expert, booking_id)
+        booking = bookings.get_booking(db.session(), expert, booking_id)
         if completion.lapsed(booking, utcnow()):  # reopened without expiry, if its time is still free
-            completion.reopen(db.session, booking, expires_at=None, now=utcnow())
-        return booking, bookings.share_booking(db.session, booking, app_links())
+            completion.reopen(db.session(), booking, expires_at=None, now=utcnow())
+        return booking, bookings.share_booking(db.session(), booking, app_links())
 
     return _act(rotate, lambda shared: _with_link(
         f"New link emailed to {shared[0].client.name}. The previous link no longer works. "
@@ -215,8 +215,8 @@ def share(booking_id: str) -> ResponseReturnValue:
 def mark_paid(booking_id: str) -> ResponseReturnValue:
     """Record an outside payment, as the API's mark-paid does (a pending booking turns confirmed)."""
     expert = auth.current_expert()
-    return _act(lambda: outside.mark_paid(db.session, bookings.get_booking(db.session, expert, booking_id), note=""),
-                "Marked as paid.")
+    return _act(lambda: outside.mark_paid(db.session(), bookings.get_booking(db.session(), expert, booking_id),
+                                          note=""), "Marked as paid.")
 
 
 @bp.post("/waitlist/<entry_id>/remove")
@@ -224,7 +224,7 @@ def mark_paid(booking_id: str) -> ResponseReturnValue:
 def remove_from_waitlist(entry_id: str) -> ResponseReturnValue:
     """Take someone off a session's waitlist, as the API's DELETE does (a held seat goes to the next person)."""
     expert = auth.current_expert()
-    return _act(lambda: waitlist.remove(db.session, expert, entry_id, utcnow()),
+    return _act(lambda: waitlist.remove(db.session(), expert, entry_id, utcnow()),
                 lambda entry: f"{entry.client.name} is off the waitlist.")
 
 
@@ -244,15 +244,17 @@ def new_session_submit() -> ResponseReturnValue:
     expert = auth.current_expert()
     form = forms.NewSession.from_form(request.form)
     try:
-        booking, share_url = bookings.set_up_session(db.session, expert, forms.api_input(form, expert.timezone, utcnow()),
+        booking, share_url = bookings.set_up_session(db.session(), expert,
+                                                     forms.api_input(form, expert.timezone, utcnow()),
                                                      now=utcnow(), links=app_links())
         db.session.commit()
     except DomainError as error:
         db.session.rollback()  # the service may have taken the expert's lock: nothing it began is kept
         form.errors = forms.errors_of(error, form.custom_time)
         return _new_session_page(expert, form, 422)
-    flash(_with_link(f"Session set up. {booking.client.name} was emailed a link to complete it. "
-                     "You can also send them this one:", share_url), "success")
+    shared = _with_link(f"Session set up. {booking.client.name} was emailed a link to complete it. "
+                        "You can also send them this one:", share_url)
+    flash(shared, "success")  # type: ignore[arg-type]  # Flask types it str; it keeps any JSON, base.html reads this
     return redirect(url_for("dashboard.home"))
 
 
@@ -273,14 +275,14 @@ def _with_link(text: str, link: str) -> dict[str, str]:
 @auth.login_required
 def close_lead(lead_id: str) -> ResponseReturnValue:
     expert = auth.current_expert()
-    return _act(lambda: leads.close_lead(db.session, expert, lead_id), "Lead closed.")
+    return _act(lambda: leads.close_lead(db.session(), expert, lead_id), "Lead closed.")
 
 
 @bp.post("/outbox/<id:message_id>/retry")
 @auth.login_required
 def retry_message(message_id: int) -> ResponseReturnValue:
     expert = auth.current_expert()
-    return _act(lambda: outbox.retry_parked(db.session, expert.id, message_id), "Message queued to be sent again.")
+    return _act(lambda: outbox.retry_parked(db.session(), expert.id, message_id), "Message queued to be sent again.")
 
 
 def _back() -> str:

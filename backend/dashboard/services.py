@@ -10,11 +10,12 @@ from flask import current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from backend.dashboard import auth, formatting, service_form
-from backend.dashboard.common import Form, act, db_session, load, page, renamed, save
+from backend.dashboard.common import Form, act, load, page, renamed, save
 from backend.dashboard.forms import FormInvalid, local_instant
 from backend.dashboard.removal import Removal
 from backend.dashboard.routes import bp
 from backend.errors import NotFound
+from backend.extensions import db
 from backend.models import LOCATION_TYPES, PHONE_MODES, VISIBILITIES, Service, ServiceSession
 from backend.schemas import MiniDayCreate, ServiceSchema, SessionCreate, patch_schema
 from backend.services import catalog, experts
@@ -72,7 +73,7 @@ def new_service() -> ResponseReturnValue:
 @auth.login_required
 def edit_service(slug: str) -> ResponseReturnValue:
     """The editor filled with one of the expert's services, beside its live preview."""
-    service = experts.get_service(db_session(), auth.current_expert(), slug)
+    service = experts.get_service(db.session(), auth.current_expert(), slug)
     return _editor(service_form.form_of(service), service)
 
 
@@ -91,9 +92,9 @@ def _submit(service: Service | None) -> ResponseReturnValue:
     def change() -> Service:
         if service is None:
             data = load(ServiceSchema(), raw, errors)
-            return experts.create_service(db_session(), expert, data, stripe_enabled=_stripe_enabled())
+            return experts.create_service(db.session(), expert, data, stripe_enabled=_stripe_enabled())
         data = load(patch_schema(ServiceSchema), raw, errors)
-        return experts.apply_service_changes(db_session(), expert, service, data, stripe_enabled=_stripe_enabled())
+        return experts.apply_service_changes(db.session(), expert, service, data, stripe_enabled=_stripe_enabled())
 
     saved = save(form, change)
     if saved is None:
@@ -114,7 +115,7 @@ def create_service() -> ResponseReturnValue:
 @auth.login_required
 def update_service(slug: str) -> ResponseReturnValue:
     """Save the editor's changes to one of the expert's services."""
-    return _submit(experts.get_service(db_session(), auth.current_expert(), slug))
+    return _submit(experts.get_service(db.session(), auth.current_expert(), slug))
 
 
 @bp.post("/services/<slug>/move")
@@ -123,7 +124,7 @@ def move_service(slug: str) -> ResponseReturnValue:
     """One place up or down on the booking page."""
     expert = auth.current_expert()
     offset = -1 if request.form.get("direction") == "up" else 1
-    return act(lambda: catalog.move_service(db_session(), expert, slug, offset),
+    return act(lambda: catalog.move_service(db.session(), expert, slug, offset),
                lambda s: f"“{s.name}” moved {'up' if offset < 0 else 'down'}.", url_for("dashboard.services"))
 
 
@@ -131,7 +132,7 @@ def move_service(slug: str) -> ResponseReturnValue:
 @auth.login_required
 def remove_service_form(slug: str) -> ResponseReturnValue:
     """Ask before taking a service out of the offer."""
-    service = experts.get_service(db_session(), auth.current_expert(), slug)
+    service = experts.get_service(db.session(), auth.current_expert(), slug)
     return page("dashboard/service_remove.html", "dashboard.services", service=service)
 
 
@@ -140,11 +141,11 @@ def remove_service_form(slug: str) -> ResponseReturnValue:
 def remove_service(slug: str) -> ResponseReturnValue:
     """Archive a service with bookings, delete one without."""
     expert = auth.current_expert()
-    name = experts.get_service(db_session(), expert, slug).name
-    service = experts.get_service(db_session(), expert, slug)
+    name = experts.get_service(db.session(), expert, slug).name
+    service = experts.get_service(db.session(), expert, slug)
 
     def remove() -> bool:
-        experts.remove_service(db_session(), service)
+        experts.remove_service(db.session(), service)
         return service.archived
 
     return act(remove, lambda archived: f"“{name}” " + ("archived: its bookings stay in your lists." if archived else "deleted."),
@@ -163,7 +164,7 @@ def _sessions_page(service: Service, session_form: Form | None = None, status: i
     past = request.args.get("past") == "1"
     defaults = {"capacity": str(service.capacity), "slot_minutes": str(service.duration_minutes), "gap_minutes": "0"}
     return page("dashboard/sessions.html", "dashboard.services", status, service=service,
-                sessions=catalog.sessions_with_seats(db_session(), service, now, since=None if past else now),
+                sessions=catalog.sessions_with_seats(db.session(), service, now, since=None if past else now),
                 past=past, form=session_form or Form(values=defaults), kinds=KIND_LABELS,
                 today=formatting.local(now, expert.timezone).date())
 
@@ -172,7 +173,7 @@ def _sessions_page(service: Service, session_form: Form | None = None, status: i
 @auth.login_required
 def sessions(slug: str) -> ResponseReturnValue:
     """A group, series or mini service's dated sessions, seats taken and who holds them."""
-    service = experts.get_service(db_session(), auth.current_expert(), slug)
+    service = experts.get_service(db.session(), auth.current_expert(), slug)
     if service.kind == "personal":
         return redirect(url_for("dashboard.availability"))
     return _sessions_page(service)
@@ -212,7 +213,7 @@ def _place(form: Form) -> dict[str, str] | None:
 def add_session(slug: str) -> ResponseReturnValue:
     """A dated session (group or series), or a mini-session day cut into slots (mini)."""
     expert = auth.current_expert()
-    service = experts.get_service(db_session(), expert, slug)
+    service = experts.get_service(db.session(), expert, slug)
     form = Form(values={n: str(request.form.get(n, "")).strip()[:500] for n in SESSION_FIELDS})
     day, errors = _wall_times(form, expert.timezone)
 
@@ -227,14 +228,14 @@ def add_session(slug: str) -> ResponseReturnValue:
             if form.get("slot_minutes"):
                 raw["slot_minutes"] = int(form.get("slot_minutes")) if form.get("slot_minutes").isdigit() \
                     else form.get("slot_minutes")
-            return sessions_service.create_mini_day(db_session(), expert, service, load(MiniDayCreate(), raw, errors))
+            return sessions_service.create_mini_day(db.session(), expert, service, load(MiniDayCreate(), raw, errors))
         raw = {"location": _place(form)}
         if day is not None and not errors:
             raw["start"] = local_instant(day, time.fromisoformat(form.get("start_time")), expert.timezone).isoformat()
             raw["end"] = local_instant(day, time.fromisoformat(form.get("end_time")), expert.timezone).isoformat()
         if form.get("capacity"):
             raw["capacity"] = int(form.get("capacity")) if form.get("capacity").isdigit() else form.get("capacity")
-        return [sessions_service.create_session(db_session(), expert, service, load(SessionCreate(), raw, errors))]
+        return [sessions_service.create_session(db.session(), expert, service, load(SessionCreate(), raw, errors))]
 
     created = save(form, schedule)
     if created is None:
@@ -252,8 +253,8 @@ def add_session(slug: str) -> ResponseReturnValue:
 def _session_of(slug: str, session_id: str) -> tuple[Service, ServiceSession]:
     """One of the expert's services and one of its sessions (404 for anyone else's)."""
     expert = auth.current_expert()
-    service = experts.get_service(db_session(), expert, slug)
-    session = catalog.get_session(db_session(), expert, session_id)
+    service = experts.get_service(db.session(), expert, slug)
+    session = catalog.get_session(db.session(), expert, session_id)
     if session.service_id != service.id:
         raise NotFound("No such session.")
     return service, session
@@ -276,7 +277,7 @@ def _session_removal(service: Service, session: ServiceSession, *, kept: bool = 
 def remove_session_form(slug: str, session_id: str) -> ResponseReturnValue:
     """Ask before removing a scheduled session, or say why it cannot go (it has bookings)."""
     service, session = _session_of(slug, session_id)
-    refused = sessions_service.removal_refusal(db_session(), service, session, utcnow())
+    refused = sessions_service.removal_refusal(db.session(), service, session, utcnow())
     return _session_removal(service, session, kept=bool(refused)).ask(refused)
 
 
@@ -287,4 +288,4 @@ def remove_session(slug: str, session_id: str) -> ResponseReturnValue:
     expert = auth.current_expert()
     service, session = _session_of(slug, session_id)
     return _session_removal(service, session).confirmed(
-        lambda: sessions_service.remove_session(db_session(), expert, service, session, utcnow()))
+        lambda: sessions_service.remove_session(db.session(), expert, service, session, utcnow()))

@@ -10,11 +10,12 @@ from flask import current_app, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from backend.dashboard import auth
-from backend.dashboard.common import Form, act, db_session, load, page, posted, save
+from backend.dashboard.common import Form, act, load, page, posted, save
 from backend.dashboard.forms import FormInvalid
 from backend.dashboard.removal import Removal
 from backend.dashboard.routes import bp
 from backend.errors import ValidationError
+from backend.extensions import db
 from backend.models import Availability
 from backend.notifications.webhooks import EVENT_TYPES
 from backend.schemas import ProfileSchema, patch_schema
@@ -78,9 +79,10 @@ def save_profile() -> ResponseReturnValue:
         data = load(patch_schema(ProfileSchema), profile_input(form.values))
         moved = data.get("timezone") not in (None, expert.timezone)
         experts.update_profile(expert, data)
-        av = db_session().get(Availability, expert.id)
+        av = db.session().get(Availability, expert.id)
         if moved and av is not None:
-            experts.set_availability(db_session(), expert, {**experts.availability_view(av), "timezone": expert.timezone})
+            experts.set_availability(db.session(), expert,
+                                     {**experts.availability_view(av), "timezone": expert.timezone})
 
     if save(form, change) is None and form.errors:
         return _settings_page(profile=form, status=422)
@@ -134,8 +136,8 @@ def _integrations_page(webhook: Form | None = None, token: Form | None = None, *
                        new_token: str | None = None, status: int = 200) -> ResponseReturnValue:
     expert = auth.current_expert()
     return page("dashboard/integrations.html", "dashboard.settings", status,
-                webhooks=credentials.list_webhooks(db_session(), expert),
-                tokens=credentials.list_tokens(db_session(), expert), event_types=EVENT_TYPES,
+                webhooks=credentials.list_webhooks(db.session(), expert),
+                tokens=credentials.list_tokens(db.session(), expert), event_types=EVENT_TYPES,
                 webhook=webhook or Form(values={"events": list(EVENT_TYPES)}), token=token or Form(),
                 secret=secret, new_token=new_token)
 
@@ -155,7 +157,7 @@ def add_webhook() -> ResponseReturnValue:
     events = [e for e in request.form.getlist("events") if e][:20]
     form = Form(values={"url": request.form.get("url", "").strip()[:2000], "events": events})
     endpoint = save(form, lambda: credentials.add_webhook(
-        db_session(), expert, **load(WebhookCreate(), {"url": form.values["url"], "events": events}),
+        db.session(), expert, **load(WebhookCreate(), {"url": form.values["url"], "events": events}),
         allow_private=current_app.config["KAIROS"].webhook_allow_private))
     if endpoint is None:
         return _integrations_page(webhook=form, status=422)
@@ -167,7 +169,7 @@ def add_webhook() -> ResponseReturnValue:
 def remove_webhook(endpoint_id: str) -> ResponseReturnValue:
     """Stop sending to one of the expert's webhook addresses."""
     expert = auth.current_expert()
-    return act(lambda: credentials.remove_webhook(db_session(), expert, endpoint_id), "Webhook removed.",
+    return act(lambda: credentials.remove_webhook(db.session(), expert, endpoint_id), "Webhook removed.",
                url_for("dashboard.integrations"))
 
 
@@ -181,7 +183,7 @@ def add_token() -> ResponseReturnValue:
     if not label or len(label) > 100:
         form.errors = {"label": "Name the token (up to 100 characters), e.g. the tool that will use it."}
         return _integrations_page(token=form, status=422)
-    token = save(form, lambda: credentials.create_token(db_session(), expert, label))
+    token = save(form, lambda: credentials.create_token(db.session(), expert, label))
     return _integrations_page(new_token=token)
 
 
@@ -201,7 +203,7 @@ def _token_removal(token_id: int, label: str | None = None) -> Removal:
 @auth.login_required
 def revoke_token_form(token_id: int) -> ResponseReturnValue:
     """Ask before revoking an API token: the scripts using it stop working at once."""
-    token = credentials.get_token(db_session(), auth.current_expert(), token_id)
+    token = credentials.get_token(db.session(), auth.current_expert(), token_id)
     return _token_removal(token.id, token.label).ask()
 
 
@@ -210,4 +212,4 @@ def revoke_token_form(token_id: int) -> ResponseReturnValue:
 def revoke_token(token_id: int) -> ResponseReturnValue:
     """Revoke one of the expert's API tokens."""
     expert = auth.current_expert()
-    return _token_removal(token_id).confirmed(lambda: credentials.revoke_token(db_session(), expert, token_id))
+    return _token_removal(token_id).confirmed(lambda: credentials.revoke_token(db.session(), expert, token_id))
