@@ -1,6 +1,7 @@
-// Loaded as an async module with no imports, so it runs as soon as it arrives: for a direct
-// service link it starts the first slots request while the rest of the widget is still loading.
-// The flow picks the answer up from `early` (slots.js and i18n.js reuse the date helpers).
+// Loaded as an async module with no imports, so it runs as soon as it arrives: it writes the first
+// slots from those the page carried, or for a direct service link starts their request, while the
+// rest of the widget is still loading. The flow picks the answer up from `early` (slots.js and
+// i18n.js reuse the date helpers).
 
 export function todayIn(timeZone) {
   const p = {};
@@ -33,22 +34,58 @@ export function detectTimeZone() {
   }
 }
 
+// The carried slots of a personal service (backend/api/first_answers.py `any_zone`: minutes since
+// the epoch, in no zone) as the API's answer for local dates [start, end] in `tz`: each start and end
+// written with the offset it has in `tz`, as the server writes them. Null unless the carried window
+// holds every instant of those dates (its first instant on an earlier date there, its end on a later one).
+export function answerIn(c, tz, start, end) {
+  const f = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', second: '2-digit',
+  });
+  const iso = (min) => {
+    const p = {};
+    for (const part of f.formatToParts(new Date(min * 6e4))) p[part.type] = part.value;
+    const local = `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
+    const off = Math.round(Date.parse(`${local}Z`) / 6e4) - min;
+    const a = Math.abs(off);
+    return `${local}${off < 0 ? '-' : '+'}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+  };
+  if (!(iso(c.from).slice(0, 10) < start && iso(c.to).slice(0, 10) > end)) return null;
+  const slots = [];
+  let at = 0;
+  for (const step of c.starts) {
+    at += step;
+    const s = iso(at);
+    const day = s.slice(0, 10);
+    if (day >= start && day <= end) slots.push({ start: s, end: iso(at + c.length), seats_left: 1 });
+  }
+  return { timezone: tz, slots };
+}
+
+// early.slots: the first window's answer, on its way or already here, for slots.js's `warm`.
 export const early = {};
 try {
   const cfg = JSON.parse(document.getElementById('kairos-config').textContent);
-  if (cfg.service && cfg.expert) {
-    const tz = detectTimeZone();
-    const r = firstRange(tz);
+  const block = document.getElementById('kairos-data');
+  const carried = block ? JSON.parse(block.textContent) : { answers: {} };
+  const tz = detectTimeZone();
+  const r = firstRange(tz);
+  const c = carried.slots;
+  const answer = c && answerIn(c, tz, r.start, r.end);
+  if (answer) {
+    early.slots = { service: c.service, tz, ...r, answer: Promise.resolve(answer) };
+  } else if (cfg.service && cfg.expert) {
     const enc = encodeURIComponent;
     const path = `/experts/${enc(cfg.expert)}/services/${enc(cfg.service)}/slots?start=${r.start}&end=${r.end}&timezone=${enc(tz)}&include_full=true`;
-    const carried = document.getElementById('kairos-data');
     // The page carried this very answer: api.js hands it to the flow, no request at all.
-    if (!(carried && path in JSON.parse(carried.textContent).answers)) {
+    if (!(path in carried.answers)) {
       early.slots = {
         service: cfg.service, tz, ...r,
-        response: fetch(cfg.api + path, { headers: { Accept: 'application/json' } }),
+        answer: fetch(cfg.api + path, { headers: { Accept: 'application/json' } })
+          .then((res) => (res.ok ? res.json() : Promise.reject(res))),
       };
-      early.slots.response.catch(() => {});
+      early.slots.answer.catch(() => {});
     }
   }
 } catch {
