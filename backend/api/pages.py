@@ -12,6 +12,7 @@ from markupsafe import Markup
 from backend.api import first_answers
 from backend.extensions import db
 from backend.services import experts
+from backend.widget_modules import first_screen
 
 bp = Blueprint("pages", __name__)
 
@@ -93,8 +94,9 @@ def widget_asset(filename: str) -> Response:
     return _static(WIDGET_DIR, filename, max_age=300)
 
 
-def _render_widget(template: str, config: dict, frame_ancestors: str, data: Markup | None = None) -> Response:
-    response = Response(render_template(template, config=config, data=data), mimetype="text/html")
+def _render_widget(template: str, config: dict, frame_ancestors: str, data: Markup | None = None,
+                   preload: tuple[str, ...] = ()) -> Response:
+    response = Response(render_template(template, config=config, data=data, preload=preload), mimetype="text/html")
     response.headers["Content-Security-Policy"] = _widget_csp(frame_ancestors)
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -117,8 +119,10 @@ def _flow(expert: str, service: str | None, mode: str) -> Response:
     # The booking host itself may always frame it: the dashboard previews the widget.
     ancestors = " ".join([*found.allowed_origins, "'self'"]) if found.allowed_origins else "*"
     config = {"api": "/api/v1", "expert": found.slug, "service": service, "mode": mode, "stripe": _stripe_config()}
+    # The first screen's modules, read from their imports (backend/widget_modules.py), fetched at once.
     return _render_widget("index.html", config, ancestors if mode == "embed" else "'none'",
-                          data=first_answers.block(db.session, found, service, request.args))
+                          data=first_answers.block(db.session, found, service, request.args),
+                          preload=first_screen("time" if service else "services"))
 
 
 @bp.get("/widget/<expert>")
