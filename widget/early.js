@@ -3,13 +3,20 @@
 // rest of the widget is still loading. The flow picks the answer up from `early` (slots.js and
 // i18n.js reuse the date helpers).
 
-export function todayIn(timeZone) {
-  const p = {};
-  for (const part of new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(new Date())) {
-    p[part.type] = part.value;
-  }
-  return `${p.year}-${p.month}-${p.day}`;
-}
+// A clock in `timeZone`: the local date of an instant, with the time too if asked.
+const clock = (timeZone, time) => {
+  const f = new Intl.DateTimeFormat('en-US', {
+    timeZone, year: 'numeric', month: '2-digit', day: '2-digit',
+    ...(time && { hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' }),
+  });
+  return (date) => {
+    const p = {};
+    for (const part of f.formatToParts(date)) p[part.type] = part.value;
+    return `${p.year}-${p.month}-${p.day}${time ? `T${p.hour}:${p.minute}:${p.second}` : ''}`;
+  };
+};
+
+export const todayIn = (timeZone) => clock(timeZone)(new Date());
 
 const pad = (n) => String(n).padStart(2, '0');
 const lastDay = (y, m) => new Date(Date.UTC(y, m, 0)).getUTCDate(); // m is 1-based here
@@ -34,19 +41,12 @@ export function detectTimeZone() {
   }
 }
 
-// The carried slots of a personal service (backend/api/first_answers.py `any_zone`: minutes since
-// the epoch, in no zone) as the API's answer for local dates [start, end] in `tz`: each start and end
-// written with the offset it has in `tz`, as the server writes them. Null unless the carried window
-// holds every instant of those dates (its first instant on an earlier date there, its end on a later one).
+// The slots the page carried in no zone (minutes since the epoch, first_answers.py) as the API's
+// answer for local dates [start, end] in `tz`; null unless their window holds all of those dates.
 export function answerIn(c, tz, start, end) {
-  const f = new Intl.DateTimeFormat('en-US', {
-    timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit',
-  });
+  const wall = clock(tz, true);
   const iso = (min) => {
-    const p = {};
-    for (const part of f.formatToParts(new Date(min * 6e4))) p[part.type] = part.value;
-    const local = `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
+    const local = wall(new Date(min * 6e4));
     const off = Math.round(Date.parse(`${local}Z`) / 6e4) - min;
     const a = Math.abs(off);
     return `${local}${off < 0 ? '-' : '+'}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
@@ -63,7 +63,6 @@ export function answerIn(c, tz, start, end) {
   return { timezone: tz, slots };
 }
 
-// early.slots: the first window's answer, on its way or already here, for slots.js's `warm`.
 export const early = {};
 try {
   const cfg = JSON.parse(document.getElementById('kairos-config').textContent);
