@@ -115,7 +115,7 @@ def any_zone(db: Session, store: slot_cache.Store, namespace: str, found: slot_a
     return {"service": service, "from": _minutes(window[0]), "to": _minutes(window[1]), **packed}
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)  # an answer lives a minute at most; a miss only reads it again
 def _packed(etag: str, body: bytes) -> dict[str, Any] | None:
     """``length`` and ``starts`` of an answer (read once per answer: the ETag names its body)."""
     starts: list[int] = []
