@@ -45,11 +45,20 @@ export function detectTimeZone() {
 // answer for local dates [start, end] in `tz`; null unless their window holds all of those dates.
 export function answerIn(c, tz, start, end) {
   const wall = clock(tz, true);
+  const exact = {};
+  const offsetAt = (min) => (exact[min] ??= Math.round(Date.parse(`${wall(new Date(min * 6e4))}Z`) / 6e4) - min);
+  // Asking Intl for every slot costs tens of ms on a busy device: a UTC day whose start and end have one
+  // offset has it throughout (no zone changes its offset twice in a day); a day with a change asks per slot.
+  const days = {};
+  const offset = (min) => {
+    const d = Math.floor(min / 1440) * 1440;
+    if (!(d in days)) days[d] = offsetAt(d) === offsetAt(d + 1440) ? offsetAt(d) : null;
+    return days[d] ?? offsetAt(min);
+  };
   const iso = (min) => {
-    const local = wall(new Date(min * 6e4));
-    const off = Math.round(Date.parse(`${local}Z`) / 6e4) - min;
+    const off = offset(min);
     const a = Math.abs(off);
-    return `${local}${off < 0 ? '-' : '+'}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+    return `${new Date((min + off) * 6e4).toISOString().slice(0, 19)}${off < 0 ? '-' : '+'}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
   };
   if (!(iso(c.from).slice(0, 10) < start && iso(c.to).slice(0, 10) > end)) return null;
   const slots = [];
