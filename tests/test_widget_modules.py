@@ -1,40 +1,25 @@
 """The widget's modules depend one way, like the backend's (tests/test_architecture.py).
 
-The widget is plain ES modules with no build step, so its dependency graph is what the files say:
+The widget is plain ES modules with no build step, so its dependency graph is what the files say
+(backend/widget_modules.py reads it, for this test and for the widget page's modulepreload links):
 every ``import … from './x.js'``, ``import './x.js'``, ``export … from './x.js'`` and dynamic
 ``import('./x.js')`` of ``widget/*.js``. A dynamic import counts: loading a module later only hides a
 cycle, it does not remove it (the two modules still need each other to work).
 """
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
-WIDGET = Path(__file__).resolve().parent.parent / "widget"
-
-# Comments first (a comment may quote an import), then the three forms of a module specifier.
-COMMENT = re.compile(r"/\*.*?\*/|(?<![:'\"\\])//[^\n]*", re.S)
-STATIC = re.compile(r"^\s*(?:import|export)\b[^;'\"()]*?\bfrom\s*['\"]([^'\"]+)['\"]", re.M)
-BARE = re.compile(r"^\s*import\s*['\"]([^'\"]+)['\"]", re.M)
-DYNAMIC = re.compile(r"\bimport\(\s*['\"]([^'\"]+)['\"]\s*\)")
-
-
-def imports(source: str) -> list[str]:
-    """The module specifiers a widget module imports, statically or dynamically, in source order."""
-    code = COMMENT.sub("", source)
-    found = [(m.start(), m.group(1)) for pattern in (STATIC, BARE, DYNAMIC) for m in pattern.finditer(code)]
-    return [spec for _, spec in sorted(found)]
+from backend.api.pages import WIDGET_DIR as WIDGET
+from backend.widget_modules import first_screen, imports
+from backend.widget_modules import graph as module_graph
 
 
 def graph() -> dict[str, set[str]]:
     """module file name -> the widget modules it imports."""
     edges: dict[str, set[str]] = {}
-    for path in sorted(WIDGET.glob("*.js")):
-        targets = set()
-        for spec in imports(path.read_text()):
-            assert spec.startswith("./") and "/" not in spec[2:], f"{path.name} imports {spec!r}: widget modules import siblings only"
-            targets.add(spec[2:])
-        edges[path.name] = targets
+    for name, targets in module_graph(WIDGET).items():
+        for spec in imports((WIDGET / name).read_text()):
+            assert spec.startswith("./") and "/" not in spec[2:], f"{name} imports {spec!r}: widget modules import siblings only"
+        edges[name] = set(targets)
     return edges
 
 
@@ -107,3 +92,22 @@ def test_no_import_cycle_among_the_widgets_modules() -> None:
     edges = graph()
     assert edges["app.js"] >= {"state.js", "nav.js"}  # the graph holds the entry's imports
     assert cycles(edges) == []
+
+
+def test_the_first_screen_is_the_entry_and_the_first_step_with_everything_they_import() -> None:
+    static = module_graph(WIDGET, dynamic=False)
+    for step, last in (("time", "month.js"), ("services", "services.js")):
+        modules = first_screen(step)
+        assert modules[-1] == last and {"early.js", "app.js", "state.js", "nav.js"} <= set(modules)
+        for i, name in enumerate(modules):  # each after what it imports, and nothing missing
+            assert set(static[name]) <= set(modules[:i]), name
+        assert not {"steps.js", "signin.js", "fr.js", "zones.js"} & set(modules), "later steps load on intent"
+    assert {"times.js", "picker.js", "zone.js"} <= set(first_screen("time"))
+
+
+def test_the_widget_page_preloads_its_first_screen(client, expert) -> None:
+    import re
+    for path, step in (("/widget/jane/intro-call", "time"), ("/widget/jane", "services")):
+        html = client.get(path).get_data(as_text=True)
+        preloaded = re.findall(r'<link rel="modulepreload" href="/widget-assets/([a-z0-9-]+\.js)">', html)
+        assert preloaded == list(first_screen(step)), path

@@ -40,11 +40,10 @@ function createStore(expert, slug) {
     let promise;
     let range;
     if (e && e.service === slug && e.tz === tz) {
-      // early.js's request, used once (a refresh asks again); a failure is asked again through api.js.
+      // early.js's answer, used once (a refresh asks again); a failed request is asked again through api.js.
       delete early.slots;
       range = e;
-      promise = e.response.then((res) => (res.ok ? res.json() : Promise.reject(res)))
-        .catch(() => fetchSlots(expert, slug, e.start, e.end, tz));
+      promise = e.answer.catch(() => fetchSlots(expert, slug, e.start, e.end, tz));
     } else {
       range = firstRange(tz);
       promise = fetchSlots(expert, slug, range.start, range.end, tz);

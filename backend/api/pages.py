@@ -12,6 +12,7 @@ from markupsafe import Markup
 from backend.api import first_answers
 from backend.extensions import db
 from backend.services import experts
+from backend.widget_modules import first_screen
 
 bp = Blueprint("pages", __name__)
 
@@ -66,6 +67,12 @@ def _read(path: Path) -> bytes:
     return path.read_bytes()
 
 
+@lru_cache(maxsize=64)
+def _gzipped(path: Path) -> bytes:
+    """A file's gzip, made once per process: the widget's first screen asks for some twenty files."""
+    return gzip.compress(_read(path), 6)
+
+
 def _static(directory: Path, filename: str, mimetype: str | None = None, max_age: int = 300) -> Response:
     path = (directory / filename).resolve()
     if directory.resolve() not in path.parents or not path.is_file():
@@ -75,6 +82,11 @@ def _static(directory: Path, filename: str, mimetype: str | None = None, max_age
     response.headers["Cache-Control"] = f"public, max-age={max_age}"
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    if not current_app.debug and len(data) >= 512 and "gzip" in request.headers.get("Accept-Encoding", ""):
+        response.set_data(_gzipped(path))  # what compress() would make, without making it again
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["Vary"] = "Accept-Encoding"
+        return response
     return compress(response)
 
 
@@ -93,8 +105,9 @@ def widget_asset(filename: str) -> Response:
     return _static(WIDGET_DIR, filename, max_age=300)
 
 
-def _render_widget(template: str, config: dict, frame_ancestors: str, data: Markup | None = None) -> Response:
-    response = Response(render_template(template, config=config, data=data), mimetype="text/html")
+def _render_widget(template: str, config: dict, frame_ancestors: str, data: Markup | None = None,
+                   preload: tuple[str, ...] = ()) -> Response:
+    response = Response(render_template(template, config=config, data=data, preload=preload), mimetype="text/html")
     response.headers["Content-Security-Policy"] = _widget_csp(frame_ancestors)
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -117,8 +130,10 @@ def _flow(expert: str, service: str | None, mode: str) -> Response:
     # The booking host itself may always frame it: the dashboard previews the widget.
     ancestors = " ".join([*found.allowed_origins, "'self'"]) if found.allowed_origins else "*"
     config = {"api": "/api/v1", "expert": found.slug, "service": service, "mode": mode, "stripe": _stripe_config()}
+    # The first screen's modules, read from their imports (backend/widget_modules.py), fetched at once.
     return _render_widget("index.html", config, ancestors if mode == "embed" else "'none'",
-                          data=first_answers.block(db.session, found, service, request.args))
+                          data=first_answers.block(db.session, found, service, request.args),
+                          preload=first_screen("time" if service else "services"))
 
 
 @bp.get("/widget/<expert>")
