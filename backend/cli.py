@@ -71,7 +71,7 @@ def migrate() -> None:
 @with_appcontext
 def demo() -> None:
     """Seed the demo expert 'demo' (safe to run twice)."""
-    expert, token = seed_demo(db.session, stripe_enabled=bool(current_app.config["KAIROS"].stripe_secret_key))
+    expert, token = seed_demo(db.session(), stripe_enabled=bool(current_app.config["KAIROS"].stripe_secret_key))
     db.session.commit()
     click.echo(f"demo expert '{expert.slug}' ready with {len(expert.services)} services")
     if token:
@@ -88,7 +88,7 @@ def demo() -> None:
 def create_expert(slug: str, email: str, name: str, tz: str, password: str | None) -> None:
     """Create an expert; the API token is printed as the last line."""
     with _committed():
-        expert, token = experts.create_expert(db.session, slug, email=email, name=name, timezone=tz, password=password)
+        expert, token = experts.create_expert(db.session(), slug, email=email, name=name, timezone=tz, password=password)
     click.echo(f"created expert '{expert.slug}'")
     click.echo(token)
 
@@ -102,7 +102,7 @@ def set_password(slug: str) -> None:
     Changing it signs the expert out of every browser (the session carries a fingerprint of it).
     """
     with _committed():
-        expert = experts.get_expert(db.session, slug)
+        expert = experts.get_expert(db.session(), slug)
         password = click.prompt("New dashboard password", hide_input=True, confirmation_prompt=True)
         experts.set_password(expert, password)
     click.echo(f"password set for '{expert.slug}': sign in at {current_app.config['KAIROS'].base_url}/dashboard")
@@ -114,7 +114,8 @@ def set_password(slug: str) -> None:
 @with_appcontext
 def serve(host: str, port: int) -> None:
     """Run the development server (and deliver the outbox in process)."""
-    app = current_app._get_current_object()
+    # current_app is a LocalProxy, which Flask's stubs type as the Flask app itself.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config["KAIROS"].outbox_in_process:  # else create_app has started it already
         start_background_worker(app)
     click.echo(f"Kairos on http://{host}:{port}")
@@ -185,7 +186,7 @@ def dev(host: str, port: int, stripe_port: int) -> None:
                 # (it would accept a SetupIntent for them, then refuse the payment).
                 db.session.execute(update(Client).values(stripe_customer_id=None))
                 db.session.commit()
-            expert, token = seed_demo(db.session, stripe_enabled=bool(settings.stripe_secret_key))
+            expert, token = seed_demo(db.session(), stripe_enabled=bool(settings.stripe_secret_key))
             db.session.commit()
             if token:
                 click.echo(f"demo API token (shown once): {token}")

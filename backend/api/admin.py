@@ -92,7 +92,7 @@ def list_services():
 @blp.arguments(ServiceSchema)
 @blp.response(201, ServiceEnvelope)
 def create_service(data: dict):
-    service = experts.create_service(db.session, current_expert(), data, stripe_enabled=_stripe_enabled())
+    service = experts.create_service(db.session(), current_expert(), data, stripe_enabled=_stripe_enabled())
     db.session.commit()
     return {"service": service_view(service)}
 
@@ -101,7 +101,7 @@ def create_service(data: dict):
 @login_required
 @blp.response(200, ServiceEnvelope)
 def get_service(service: str):
-    return {"service": service_view(experts.get_service(db.session, current_expert(), service))}
+    return {"service": service_view(experts.get_service(db.session(), current_expert(), service))}
 
 
 @blp.route("/services/<service>", methods=["PATCH"])
@@ -110,8 +110,8 @@ def get_service(service: str):
 @blp.response(200, ServiceEnvelope)
 def patch_service(data: dict, service: str):
     expert = current_expert()
-    found = experts.get_service(db.session, expert, service)
-    experts.apply_service_changes(db.session, expert, found, data, stripe_enabled=_stripe_enabled())
+    found = experts.get_service(db.session(), expert, service)
+    experts.apply_service_changes(db.session(), expert, found, data, stripe_enabled=_stripe_enabled())
     db.session.commit()
     return {"service": service_view(found)}
 
@@ -121,7 +121,7 @@ def patch_service(data: dict, service: str):
 @blp.response(204)
 def delete_service(service: str):
     """Remove a service from offer; one with bookings is archived so its bookings stay whole."""
-    experts.remove_service(db.session, experts.get_service(db.session, current_expert(), service))
+    experts.remove_service(db.session(), experts.get_service(db.session(), current_expert(), service))
     db.session.commit()
 
 
@@ -141,7 +141,7 @@ def get_availability():
 @blp.arguments(AvailabilitySchema)
 @blp.response(200, AvailabilitySchema)
 def put_availability(data: dict):
-    av = experts.set_availability(db.session, current_expert(), data)
+    av = experts.set_availability(db.session(), current_expert(), data)
     db.session.commit()
     return experts.availability_view(av)
 
@@ -153,7 +153,7 @@ def put_availability(data: dict):
 def create_session(data: dict, service: str):
     """Schedule a session of a group, series or mini service."""
     expert = current_expert()
-    session = sessions.create_session(db.session, expert, experts.get_service(db.session, expert, service), data)
+    session = sessions.create_session(db.session(), expert, experts.get_service(db.session(), expert, service), data)
     db.session.commit()
     return {"session": session_view(session, expert.timezone, taken=0)}
 
@@ -170,9 +170,9 @@ def session_view(session: ServiceSession, tz: str, *, taken: int) -> dict[str, A
 def list_sessions(service: str):
     """The scheduled sessions of a group, series or mini service with their seats left."""
     expert = current_expert()
-    found = experts.get_service(db.session, expert, service)
+    found = experts.get_service(db.session(), expert, service)
     sessions = list(found.service_sessions)
-    taken = slots.seats_taken(db.session, found, [s.id for s in sessions], utcnow())
+    taken = slots.seats_taken(db.session(), found, [s.id for s in sessions], utcnow())
     return {"sessions": [session_view(s, expert.timezone, taken=taken.get(s.id, 0)) for s in sessions]}
 
 
@@ -183,7 +183,7 @@ def list_sessions(service: str):
 def create_mini_day(data: dict, service: str):
     """A mini-session day at a location, cut into single-seat slots of the service's length (or slot_minutes)."""
     expert = current_expert()
-    created = sessions.create_mini_day(db.session, expert, experts.get_service(db.session, expert, service), data)
+    created = sessions.create_mini_day(db.session(), expert, experts.get_service(db.session(), expert, service), data)
     db.session.commit()
     return {"sessions": [session_view(s, expert.timezone, taken=0) for s in created]}
 
@@ -196,7 +196,7 @@ def list_bookings(query: dict):
     """The expert's bookings, newest start first, in the expert's time zone, a page at a time
     (``limit``, default 200; follow ``next_cursor`` until it is null)."""
     expert = current_expert()
-    found = bookings.list_bookings(db.session, expert, status=query.get("status"), start=query.get("start"),
+    found = bookings.list_bookings(db.session(), expert, status=query.get("status"), start=query.get("start"),
                                    end=query.get("end"), limit=query["limit"] + 1,
                                    after=_cursor(query, datetime, str))
     page, next_cursor = _page(found, query["limit"], lambda b: (b.start, b.id))
@@ -224,7 +224,7 @@ def _page(rows: list, limit: int, key) -> tuple[list, str | None]:
 @blp.response(200, ClientsEnvelope)
 def list_clients(query: dict):
     """The expert's clients by name, a page at a time (``limit``, ``next_cursor``)."""
-    found = clients.list_clients(db.session, current_expert(), limit=query["limit"] + 1,
+    found = clients.list_clients(db.session(), current_expert(), limit=query["limit"] + 1,
                                   after=_cursor(query, str, int))
     page, next_cursor = _page(found, query["limit"], lambda c: (c.name, c.id))
     return {"clients": [{"id": c.id, "name": c.name, "email": c.email, "phone": c.phone,
@@ -237,7 +237,7 @@ def list_clients(query: dict):
 @blp.response(200, LeadsEnvelope)
 def list_leads(query: dict):
     """The expert's leads, most recently changed first, a page at a time (``limit``, ``next_cursor``)."""
-    found = leads.list_leads(db.session, current_expert(), limit=query["limit"] + 1,
+    found = leads.list_leads(db.session(), current_expert(), limit=query["limit"] + 1,
                              after=_cursor(query, datetime, str))
     page, next_cursor = _page(found, query["limit"], lambda lead: (lead.updated_at, lead.id))
     return {"leads": [lead_view(lead) for lead in page], "next_cursor": next_cursor}
@@ -256,7 +256,7 @@ def lead_view(lead: Lead) -> dict[str, Any]:
 def create_booking(data: dict):
     """Set up a session for a client (from a service or one-off); it stays pending until they complete it."""
     expert = current_expert()
-    booking, share_url = bookings.set_up_session(db.session, expert, data, now=utcnow(), links=app_links())
+    booking, share_url = bookings.set_up_session(db.session(), expert, data, now=utcnow(), links=app_links())
     db.session.commit()
     view = views.booking_view(booking, tz=expert.timezone)
     view["share_url"] = share_url
@@ -268,7 +268,7 @@ def create_booking(data: dict):
 @blp.response(200, BookingEnvelope)
 def get_booking(booking_id: str):
     expert = current_expert()
-    booking = bookings.get_booking(db.session, expert, booking_id)
+    booking = bookings.get_booking(db.session(), expert, booking_id)
     view = views.booking_view(booking, tz=expert.timezone)
     view["history"] = views.history_view(booking)
     return {"booking": view}
@@ -280,7 +280,7 @@ def get_booking(booking_id: str):
 def confirm_booking(booking_id: str):
     """Confirm a pending booking by hand (waives its payment)."""
     expert = current_expert()
-    booking = bookings.confirm_booking(db.session, bookings.get_booking(db.session, expert, booking_id), actor="expert")
+    booking = bookings.confirm_booking(db.session(), bookings.get_booking(db.session(), expert, booking_id), actor="expert")
     db.session.commit()
     return {"booking": views.booking_view(booking, tz=expert.timezone)}
 
@@ -296,11 +296,11 @@ def share_booking(data: dict, booking_id: str):
     expiry unless one is sent) when its time is still free, else 409.
     """
     expert = current_expert()
-    booking = bookings.get_booking(db.session, expert, booking_id)
+    booking = bookings.get_booking(db.session(), expert, booking_id)
     now = utcnow()
     if "expires_at" in data or completion.lapsed(booking, now):
-        completion.reopen(db.session, booking, expires_at=data.get("expires_at"), now=now)
-    url = bookings.share_booking(db.session, booking, app_links())
+        completion.reopen(db.session(), booking, expires_at=data.get("expires_at"), now=now)
+    url = bookings.share_booking(db.session(), booking, app_links())
     db.session.commit()
     view = views.booking_view(booking, tz=expert.timezone)
     view["share_url"] = url
@@ -315,11 +315,11 @@ def cancel_booking(data: dict, booking_id: str):
     """Cancel any booking of the expert's (the client's cutoff does not apply); a paid booking is refunded
     in full, or with ``"refund": "policy"`` as the service's cancellation policy says."""
     expert = current_expert()
-    booking = bookings.cancel_booking(db.session, bookings.get_booking(db.session, expert, booking_id),
+    booking = bookings.cancel_booking(db.session(), bookings.get_booking(db.session(), expert, booking_id),
                                       actor="expert", reason=data["reason"], now=utcnow(),
                                       refund_by_policy=data["refund"] == "policy")
     db.session.commit()
-    checkout.after_booking_cancelled(db.session, booking)  # refunds sent to Stripe, outside the lock
+    checkout.after_booking_cancelled(db.session(), booking)  # refunds sent to Stripe, outside the lock
     return {"booking": views.booking_view(booking, tz=expert.timezone)}
 
 
@@ -328,6 +328,6 @@ def cancel_booking(data: dict, booking_id: str):
 @blp.response(200, LeadEnvelope)
 def close_lead(lead_id: str):
     """The expert closes a lead they have followed up (a new booking attempt reopens it)."""
-    lead = leads.close_lead(db.session, current_expert(), lead_id)
+    lead = leads.close_lead(db.session(), current_expert(), lead_id)
     db.session.commit()
     return {"lead": lead_view(lead)}

@@ -26,7 +26,7 @@ def login_required(view: Callable) -> Callable:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Send your API token as 'Authorization: Bearer TOKEN'.")
-        g.expert = expert_for_token(db.session, token.strip())
+        g.expert = expert_for_token(db.session(), token.strip())
         return view(*args, **kwargs)
 
     return wrapped

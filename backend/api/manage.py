@@ -26,10 +26,10 @@ def _url(token: str) -> str:
 @blp.response(200, ManageOut)
 def get_manage(token: str):
     """The booking and what its client may do now (``reason`` says why not)."""
-    booking = bookings.find_by_token(db.session, token)
+    booking = bookings.find_by_token(db.session(), token)
     now = utcnow()
     view = views.manage_view(booking, bookings.permissions(booking, now), _url(token))
-    return {**view, **completion.manage_fields(db.session, booking, now)}
+    return {**view, **completion.manage_fields(db.session(), booking, now)}
 
 
 @blp.route("/<token>/complete", methods=["POST"])
@@ -44,11 +44,11 @@ def complete(data: dict, token: str):
     Free, package and (when the expert's setting confirms it) outside: ``confirmed``. Online:
     ``pending_payment`` with the ``payment`` block of a widget booking, paid through ``…/payment``.
     """
-    booking = bookings.find_by_token(db.session, token)
-    booking = completion.complete(db.session, booking, completion.Completion(**data), now=utcnow())
+    booking = bookings.find_by_token(db.session(), token)
+    booking = completion.complete(db.session(), booking, completion.Completion(**data), now=utcnow())
     db.session.commit()
     body = {"booking": views.booking_view(booking, manage_url=_url(token))}
-    return checkout.after_booking_created(db.session, booking, body)  # the card setup, after the commit
+    return checkout.after_booking_created(db.session(), booking, body)  # the card setup, after the commit
 
 
 @blp.route("/<token>/booking.ics")
@@ -56,7 +56,7 @@ def complete(data: dict, token: str):
 @blp.response(200, content_type="text/calendar", description="The booking as an iCalendar file (RFC 5545)")
 def booking_ics(token: str) -> Response:
     """The booking as an .ics file for the client's calendar app, built as the emails' invitations are."""
-    booking = bookings.find_by_token(db.session, token)
+    booking = bookings.find_by_token(db.session(), token)
     body = ics.booking_file(booking, manage_url=_url(token))
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f'attachment; filename="{booking.service.slug}.ics"',
@@ -72,10 +72,10 @@ def booking_ics(token: str) -> Response:
 @blp.alt_response(403, description="not_allowed, with a reason")
 def cancel(data: dict, token: str):
     """Cancel the booking, with an optional message for the expert."""
-    booking = bookings.find_by_token(db.session, token)
-    booking = bookings.cancel_booking(db.session, booking, actor="client", reason=data["reason"], now=utcnow())
+    booking = bookings.find_by_token(db.session(), token)
+    booking = bookings.cancel_booking(db.session(), booking, actor="client", reason=data["reason"], now=utcnow())
     db.session.commit()
-    checkout.after_booking_cancelled(db.session, booking)  # refunds sent to Stripe, outside the lock
+    checkout.after_booking_cancelled(db.session(), booking)  # refunds sent to Stripe, outside the lock
     return {"booking": views.booking_view(booking, manage_url=_url(token))}
 
 
@@ -87,8 +87,8 @@ def cancel(data: dict, token: str):
 @blp.alt_response(409, description="slot_unavailable")
 def reschedule(data: dict, token: str):
     """Move the booking to another time of the same service."""
-    booking = bookings.find_by_token(db.session, token)
-    booking = bookings.reschedule_booking(db.session, booking, start=data.get("start"), session_id=data.get("session"),
+    booking = bookings.find_by_token(db.session(), token)
+    booking = bookings.reschedule_booking(db.session(), booking, start=data.get("start"), session_id=data.get("session"),
                                           timezone=data["timezone"], actor="client", now=utcnow())
     db.session.commit()
     return {"booking": views.booking_view(booking, manage_url=_url(token))}

@@ -86,7 +86,7 @@ def create_webhook(data: dict):
     A URL on a private or internal network (127.0.0.1, 10.x, 169.254.x, localhost, *.internal…) is
     refused with a 422; the address a name resolves to is checked again at every delivery.
     """
-    endpoint = webhooks.subscribe(db.session, current_expert().id, data["url"], data["events"],
+    endpoint = webhooks.subscribe(db.session(), current_expert().id, data["url"], data["events"],
                                   allow_private=_settings().webhook_allow_private)
     db.session.commit()
     return {"webhook": webhook_view(endpoint, with_secret=True)}
@@ -107,7 +107,7 @@ def delete_webhook(endpoint_id: str):
 @blp.response(200, OutboxEnvelope)
 def list_outbox(query: dict):
     """The expert's emails and webhooks, newest first; ``?status=parked`` shows what gave up."""
-    rows = outbox.list_messages(db.session, current_expert().id, status=query.get("status"), limit=query["limit"])
+    rows = outbox.list_messages(db.session(), current_expert().id, status=query.get("status"), limit=query["limit"])
     return {"messages": [outbox_view(row) for row in rows]}
 
 
@@ -117,7 +117,7 @@ def list_outbox(query: dict):
 @blp.alt_response(403, description="not_allowed: only a parked message can be retried")
 def retry_outbox(message_id: int):
     """Send a parked message again, with a fresh set of attempts."""
-    row = outbox.retry_parked(db.session, current_expert().id, message_id)
+    row = outbox.retry_parked(db.session(), current_expert().id, message_id)
     db.session.commit()
     return {"message": outbox_view(row)}
 
@@ -150,10 +150,10 @@ def rotate_calendar_feed():
 def calendar_feed(token: str) -> Response:
     """The expert's confirmed bookings as iCalendar, for the secret token only."""
     settings = _settings()
-    expert = feed.expert_for_token(db.session, signing_keys(settings.secret_key, settings.previous_secret_keys), token)
+    expert = feed.expert_for_token(db.session(), signing_keys(settings.secret_key, settings.previous_secret_keys), token)
     if expert is None:
         raise NotFound("This feed address is not valid.")
-    body = ics.feed(expert.name, feed.feed_bookings(db.session, expert, utcnow()))
+    body = ics.feed(expert.name, feed.feed_bookings(db.session(), expert, utcnow()))
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": 'inline; filename="kairos.ics"',
         "Cache-Control": "private, max-age=300",

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
 from backend.api import first_answers
@@ -123,16 +124,16 @@ def _stripe_config() -> dict | None:
 
 
 def _flow(expert: str, service: str | None, mode: str) -> Response:
-    found = experts.get_expert(db.session, expert)
+    found = experts.get_expert(db.session(), expert)
     if service is not None:
-        experts.get_service(db.session, found, service)
+        experts.get_service(db.session(), found, service)
     # The expert decides which sites may frame their widget; empty means any.
     # The booking host itself may always frame it: the dashboard previews the widget.
     ancestors = " ".join([*found.allowed_origins, "'self'"]) if found.allowed_origins else "*"
     config = {"api": "/api/v1", "expert": found.slug, "service": service, "mode": mode, "stripe": _stripe_config()}
     # The first screen's modules, read from their imports (backend/widget_modules.py), fetched at once.
     return _render_widget("index.html", config, ancestors if mode == "embed" else "'none'",
-                          data=first_answers.block(db.session, found, service, request.args),
+                          data=first_answers.block(db.session(), found, service, request.args),
                           preload=first_screen("time" if service else "services"))
 
 
@@ -157,7 +158,7 @@ def manage(token: str) -> Response:
 
 
 @bp.get("/")
-def index() -> Response:
+def index() -> ResponseReturnValue:  # redirect() gives a werkzeug Response
     return redirect("/demo")
 
 

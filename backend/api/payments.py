@@ -61,7 +61,7 @@ def stripe_webhook():
     """Stripe's signed events (payment_intent.*, charge.refunded). A bad signature is a 400."""
     event = stripe_gateway.webhook_gateway().verify_event(request.get_data(cache=False),
                                                           request.headers.get("Stripe-Signature"))
-    outcome = webhooks.handle(db.session, event, utcnow())
+    outcome = webhooks.handle(db.session(), event, utcnow())
     return {"received": True, "outcome": outcome}
 
 
@@ -76,11 +76,11 @@ def payment_status(token: str):
     While 3-D Secure is pending, ``payment.status`` is ``requires_action`` with the
     ``client_secret`` for ``stripe.confirmCardPayment``.
     """
-    booking = bookings.find_by_token(db.session, token)
+    booking = bookings.find_by_token(db.session(), token)
     extra: dict[str, Any] = {}
     if booking.payment_option == "online" and stripe_gateway.enabled():
         try:
-            extra = online.refresh_booking(db.session, booking, utcnow())
+            extra = online.refresh_booking(db.session(), booking, utcnow())
         except stripe_gateway.ProviderUnavailable:
             db.session.rollback()  # show what we know; the webhook will bring the rest
     return _booking_out(booking, token, extra)
@@ -93,10 +93,10 @@ def payment_status(token: str):
 @blp.alt_response(503, description="payment_unavailable: Stripe could not be reached")
 def payment_start(token: str):
     """A fresh card setup (SetupIntent ``client_secret``) for paying the booking with Stripe.js."""
-    booking = bookings.find_by_token(db.session, token)
+    booking = bookings.find_by_token(db.session(), token)
     if booking.payment_option == "online" and booking.status == "confirmed" and not online.balance_open(booking):
         return _booking_out(booking, token)
-    extra = online.start_card_setup(db.session, booking)
+    extra = online.start_card_setup(db.session(), booking)
     return _booking_out(booking, token, extra)
 
 
@@ -108,8 +108,8 @@ def payment_start(token: str):
 @blp.alt_response(409, description="slot_unavailable: the hold expired and the time was taken (nothing charged)")
 def payment_confirm(data: dict, token: str):
     """Pay with the card of the confirmed SetupIntent: ``confirmed``, or ``requires_action`` (3-D Secure)."""
-    booking = bookings.find_by_token(db.session, token)
-    extra = online.pay_with_setup_intent(db.session, booking, data["setup_intent"], utcnow())
+    booking = bookings.find_by_token(db.session(), token)
+    extra = online.pay_with_setup_intent(db.session(), booking, data["setup_intent"], utcnow())
     db.session.refresh(booking)
     return _booking_out(booking, token, extra)
 
@@ -124,13 +124,13 @@ def payment_confirm(data: dict, token: str):
 def mark_paid(data: dict, booking_id: str):
     """Record that a booking paid outside Kairos was paid; a pending one turns confirmed."""
     expert = current_expert()
-    booking = outside.mark_paid(db.session, bookings.get_booking(db.session, expert, booking_id), note=data["note"])
+    booking = outside.mark_paid(db.session(), bookings.get_booking(db.session(), expert, booking_id), note=data["note"])
     db.session.commit()
     return {"booking": views.booking_view(booking, tz=expert.timezone)}
 
 
 def _package_out(package: ClientPackage, client: Client) -> dict[str, Any]:
-    view = packages.package_view(db.session, package)
+    view = packages.package_view(db.session(), package)
     view["client"] = {"id": client.id, "name": client.name, "email": client.email}
     return view
 
@@ -141,8 +141,8 @@ def _package_out(package: ClientPackage, client: Client) -> dict[str, Any]:
 def list_packages(client_id: int):
     """The client's packages and credits left."""
     expert = current_expert()
-    client = clients.get_client(db.session, expert, client_id)
-    return {"packages": [_package_out(p, client) for p in packages.of_client(db.session, expert, client)]}
+    client = clients.get_client(db.session(), expert, client_id)
+    return {"packages": [_package_out(p, client) for p in packages.of_client(db.session(), expert, client)]}
 
 
 @blp.route("/admin/clients/<id:client_id>/packages", methods=["POST"])
@@ -152,8 +152,8 @@ def list_packages(client_id: int):
 def grant_package(data: dict, client_id: int):
     """Grant a client session credits for some services (``services`` empty: all of them)."""
     expert = current_expert()
-    client = clients.get_client(db.session, expert, client_id)
-    package = packages.grant(db.session, expert, client, name=data["name"], service_slugs=data["services"],
+    client = clients.get_client(db.session(), expert, client_id)
+    package = packages.grant(db.session(), expert, client, name=data["name"], service_slugs=data["services"],
                              credits=data["credits"], expires_at=data["expires_at"])
     db.session.commit()
     return {"package": _package_out(package, client)}
@@ -167,9 +167,9 @@ def grant_package_by_email(data: dict):
     """Grant credits to a client known by email; someone who never booked becomes a client."""
     expert = current_expert()
     email = data["client"]["email"].strip()
-    client = clients.find_or_create_client(db.session, expert, data["client"]["name"] or email.split("@")[0],
+    client = clients.find_or_create_client(db.session(), expert, data["client"]["name"] or email.split("@")[0],
                                             email, None)
-    package = packages.grant(db.session, expert, client, name=data["name"], service_slugs=data["services"],
+    package = packages.grant(db.session(), expert, client, name=data["name"], service_slugs=data["services"],
                              credits=data["credits"], expires_at=data["expires_at"])
     db.session.commit()
     return {"package": _package_out(package, client)}

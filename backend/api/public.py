@@ -54,16 +54,16 @@ def public_expert_view(expert, *, is_client: bool = False) -> dict[str, Any]:
         "slug": expert.slug, "name": expert.name, "bio": expert.bio, "avatar_url": expert.avatar_url,
         "timezone": expert.timezone, "brand_color": expert.brand_color, "locale": expert.locale,
         "services": [public_service_view(s) for s in shown],
-        "packages": [package_plans.plan_view(db.session, p)
-                     for p in package_plans.public_plans(db.session, expert, is_client=is_client)],
+        "packages": [package_plans.plan_view(db.session(), p)
+                     for p in package_plans.public_plans(db.session(), expert, is_client=is_client)],
     }
 
 
 def visible_service(expert: str, service: str):
     """The expert and service asked for; a clients-only service needs a signed-in client of that expert
     (401 ``sign_in_required``, before anything of it is said)."""
-    found_expert = experts.get_expert(db.session, expert)
-    found = experts.get_service(db.session, found_expert, service)
+    found_expert = experts.get_expert(db.session(), expert)
+    found = experts.get_service(db.session(), found_expert, service)
     require_visible(found_expert, found)
     return found_expert, found
 
@@ -71,17 +71,17 @@ def visible_service(expert: str, service: str):
 def require_visible(found_expert, found) -> None:
     """SignInRequired unless ``found`` may be shown to this request (clients-only needs a signed-in client)."""
     if found.visibility == "clients" or (
-            found.visibility == "unlisted" and collections.behind_clients_only(db.session, found_expert, "service",
+            found.visibility == "unlisted" and collections.behind_clients_only(db.session(), found_expert, "service",
                                                                                found.slug)):
-        client_auth.require_client(db.session, found_expert, signed_in_client(found_expert))
+        client_auth.require_client(db.session(), found_expert, signed_in_client(found_expert))
 
 
 @blp.route("/experts/<expert>")
 @blp.response(200, PublicExpertSchema)
 def get_expert(expert: str):
     """The booking page: profile and public services (and clients-only ones for a signed-in client)."""
-    found = experts.get_expert(db.session, expert)
-    return public_expert_view(found, is_client=client_auth.is_client(db.session, found, signed_in_client(found)))
+    found = experts.get_expert(db.session(), expert)
+    return public_expert_view(found, is_client=client_auth.is_client(db.session(), found, signed_in_client(found)))
 
 
 @blp.route("/experts/<expert>/services/<service>")
@@ -103,17 +103,17 @@ def get_slots(expert: str, service: str, start, end, timezone: str, include_full
     """
     found = slots_head(expert, service)
     store, namespace = slot_cache.current()
-    entry = slot_answers.answer(db.session, store, namespace, found, start, end, timezone, include_full, utcnow())
+    entry = slot_answers.answer(db.session(), store, namespace, found, start, end, timezone, include_full, utcnow())
     return cached_json(entry, shared=found.public)
 
 
 def slots_head(expert: str, service: str) -> slot_answers.Head:
     """The cache key's expert counter and service, read first; a service that is not public goes through
     the full access check on every request (404, or 401 ``sign_in_required`` for clients only)."""
-    found = slot_answers.head(db.session, expert, service)
+    found = slot_answers.head(db.session(), expert, service)
     if found is None or not found.public:
         visible_service(expert, service)
-        found = found or slot_answers.head(db.session, expert, service)
+        found = found or slot_answers.head(db.session(), expert, service)
         if found is None:
             raise NotFound()
     return found
@@ -139,7 +139,7 @@ def create_booking(data: dict, expert: str, service: str):
     raw_key = request.headers.get("Idempotency-Key")
     # One query for the expert, the service and what the booking needs of them (services/bookings/target);
     # the client is looked up by the body's email unless a bearer token may name another.
-    read = bookings.read_target(db.session, expert, service, key_hash=idempotency.hash_key(raw_key),
+    read = bookings.read_target(db.session(), expert, service, key_hash=idempotency.hash_key(raw_key),
                                 email=given.get("email") if bearer_token() is None else None)
     found_expert, found = read.expert, read.service
     require_visible(found_expert, found)
@@ -151,7 +151,7 @@ def create_booking(data: dict, expert: str, service: str):
     if data.get("card") and (signed_in is None or data.get("payment_option") != "online"):
         raise ValidationError(fields={"card": ["Sign in and pay online to use a saved card."]})
     if data.get("card") and signed_in is not None:  # checked with Stripe before anything is held
-        cards.require_saved_card(db.session, signed_in, data["card"])
+        cards.require_saved_card(db.session(), signed_in, data["card"])
     key = idempotency.make_key(idempotency.booking_scope(found_expert.id, found.id), raw_key,
                                request.get_json(silent=True))
     req = bookings.BookingRequest(
@@ -162,13 +162,13 @@ def create_booking(data: dict, expert: str, service: str):
         coupon=data.get("coupon"), waitlist_token=data.get("waitlist"),
         package_id=data.get("package"),
     )
-    answer = bookings.create_booking(db.session, found_expert, found, req, now=utcnow(), links=app_links(), key=key,
+    answer = bookings.create_booking(db.session(), found_expert, found, req, now=utcnow(), links=app_links(), key=key,
                                      read=read)
     db.session.commit()  # the booking's unit ends here, releasing the expert's lock
     if data.get("card") and signed_in is not None:  # one click: charge the saved card (units of its own)
-        status, body = saved_card.pay_new_booking(db.session, answer, signed_in, data["card"], utcnow())
+        status, body = saved_card.pay_new_booking(db.session(), answer, signed_in, data["card"], utcnow())
     else:
-        status, body = checkout.after_booking(db.session, answer)  # Stripe card setup: units of its own
+        status, body = checkout.after_booking(db.session(), answer)  # Stripe card setup: units of its own
     response = jsonify(body)
     response.status_code = status
     return response

@@ -13,9 +13,15 @@ from backend.views.payments import payment_view
 class Allowed(Protocol):
     """What the client may do through the manage link (``services.bookings.policy.Permissions``)."""
 
-    can_cancel: bool
-    can_reschedule: bool
-    reason: str | None
+    # Read-only members: Permissions is a frozen dataclass.
+    @property
+    def can_cancel(self) -> bool: ...
+
+    @property
+    def can_reschedule(self) -> bool: ...
+
+    @property
+    def reason(self) -> str | None: ...
 
     @property
     def reason_text(self) -> str: ...
