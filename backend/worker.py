@@ -31,11 +31,11 @@ import threading
 import time
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlparse
 
 from flask import Flask, current_app
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, contains_eager
 
@@ -120,9 +120,10 @@ def claim(session: Session, now: datetime, limit: int, lease: timedelta = LEASE)
                                      .order_by(OutboxMessage.next_attempt_at).limit(limit)).all()
         won = []
         for message_id in candidates:
-            result = session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, *_due(now))
-                                     .values(next_attempt_at=lease_until, attempts=OutboxMessage.attempts + 1)
-                                     .execution_options(synchronize_session=False))
+            result = cast(CursorResult[Any], session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == message_id, *_due(now))
+                .values(next_attempt_at=lease_until, attempts=OutboxMessage.attempts + 1)
+                .execution_options(synchronize_session=False)))
             if result.rowcount == 1:  # 0: another worker claimed it between our SELECT and our UPDATE
                 won.append(message_id)
         # Losing every candidate to faster workers is not "nothing due": look again (the rows they
@@ -142,7 +143,7 @@ def deliver_due(app_or_session: Flask | Session, now: datetime | None = None, li
     """
     if isinstance(app_or_session, Flask):
         with app_or_session.app_context():
-            return _deliver_due(db.session, now or utcnow(), limit, stop)
+            return _deliver_due(db.session(), now or utcnow(), limit, stop)
     return _deliver_due(app_or_session, now or utcnow(), limit, stop)
 
 
@@ -182,9 +183,9 @@ def _renew_lease(session: Session, message_id: int, held: datetime, renewed: dat
     False when the batch outlived the lease and another worker claimed the row (or it was acted on):
     then it is theirs, and sending it here too would deliver it twice.
     """
-    result = session.execute(update(OutboxMessage).where(
+    result = cast(CursorResult[Any], session.execute(update(OutboxMessage).where(
         OutboxMessage.id == message_id, OutboxMessage.status == "pending", OutboxMessage.next_attempt_at == held)
-        .values(next_attempt_at=renewed).execution_options(synchronize_session=False))
+        .values(next_attempt_at=renewed).execution_options(synchronize_session=False)))
     session.commit()
     return result.rowcount == 1
 
@@ -269,7 +270,8 @@ def _prepare(session: Session, row: OutboxMessage, links: Links):
 def _prepare_waitlist_offer(session: Session, row: OutboxMessage, links: Links):
     """A seat offered from a waitlist: the link is rebuilt from the offer's nonce (no token in the outbox)."""
     entry = session.get(WaitlistEntry, row.payload["waitlist_entry_id"])
-    if entry is None or entry.status != WaitlistStatus.OFFERED or entry.offer_nonce != row.payload.get("nonce"):
+    if (entry is None or entry.status != WaitlistStatus.OFFERED or entry.offer_nonce is None
+            or entry.offer_nonce != row.payload.get("nonce")):
         raise PermanentError("The offer was taken, let pass or withdrawn before it could be sent.")
     url = links.waitlist_url(entry.service.expert.slug, entry.service.slug, entry.id, entry.offer_nonce)
     domain = emails.sender_address(links.base_url).split("@", 1)[1]
@@ -307,7 +309,7 @@ def schedule_reminders(app_or_session: Flask | Session, now: datetime | None = N
     """Queue a reminder for each confirmed booking now within its service's ``reminder_hours``; return how many."""
     if isinstance(app_or_session, Flask):
         with app_or_session.app_context():
-            return schedule_reminders(db.session, now)
+            return schedule_reminders(db.session(), now)
     session, at = app_or_session, now or utcnow()
     return _schedule_reminders(session, at) + _schedule_balance_reminders(session, at)
 
@@ -344,21 +346,26 @@ def _schedule_reminders(session: Session, now: datetime) -> int:
         select(Booking).join(Service, Booking.service_id == Service.id).options(contains_eager(Booking.service))
         .where(Booking.status == "confirmed", Booking.reminder_sent_at.is_(None), Booking.start > now,
                Booking.start <= horizon, Service.reminder_hours > 0)).all()
+    # (the query keeps services whose reminder_hours > 0: never None here)
     due = [b for b in candidates
-           if b.start - timedelta(hours=b.service.reminder_hours) <= now
+           if b.start - timedelta(hours=b.service.reminder_hours or 0) <= now
            # booked (or moved) inside the reminder window: the confirmation just went out, no reminder
-           and b.created_at < b.start - timedelta(hours=b.service.reminder_hours)]
+           and b.created_at < b.start - timedelta(hours=b.service.reminder_hours or 0)]
     session.rollback()
     queued = 0
     for booking_id in [b.id for b in due]:
         # Marking and queueing in one transaction; the conditional UPDATE lets one worker win the booking.
-        won = session.execute(update(Booking).where(Booking.id == booking_id, Booking.reminder_sent_at.is_(None),
-                                                    Booking.status == "confirmed")
-                              .values(reminder_sent_at=now).execution_options(synchronize_session=False))
+        won = cast(CursorResult[Any], session.execute(
+            update(Booking).where(Booking.id == booking_id, Booking.reminder_sent_at.is_(None),
+                                  Booking.status == "confirmed")
+            .values(reminder_sent_at=now).execution_options(synchronize_session=False)))
         if won.rowcount != 1:
             session.rollback()
             continue
         booking = session.get(Booking, booking_id)
+        if booking is None:  # deleted with its expert meanwhile
+            session.rollback()
+            continue
         notifications.reminder(session, booking)
         try:
             session.commit()
@@ -413,7 +420,7 @@ def sweep_waitlists(app_or_session: Flask | Session, now: datetime | None = None
     (freed by a lapsed payment hold, a lapsed offer or a seat added); one transaction per expert."""
     if isinstance(app_or_session, Flask):
         with app_or_session.app_context():
-            return _sweep_waitlists(db.session, now or utcnow())
+            return _sweep_waitlists(db.session(), now or utcnow())
     return _sweep_waitlists(app_or_session, now or utcnow())
 
 
@@ -449,16 +456,16 @@ def run_worker(app: Flask, once: bool = False, stop: threading.Event | None = No
         while not stop.is_set():
             try:
                 if time.monotonic() - last_reminders >= REMINDER_EVERY_SECONDS:
-                    schedule_reminders(db.session)
+                    schedule_reminders(db.session())
                     last_reminders = time.monotonic()
-                sync_calendars(db.session, app.config["KAIROS"])  # only the sources that are due
+                sync_calendars(db.session(), app.config["KAIROS"])  # only the sources that are due
                 if time.monotonic() - last_waitlists >= WAITLIST_EVERY_SECONDS:
-                    sweep_waitlists(db.session)
+                    sweep_waitlists(db.session())
                     last_waitlists = time.monotonic()
                 if time.monotonic() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
-                    housekeeping(db.session)
+                    housekeeping(db.session())
                     last_housekeeping = time.monotonic()
-                attempted = deliver_due(db.session, stop=stop)
+                attempted = deliver_due(db.session(), stop=stop)
             except Exception:  # the database may be briefly away; keep the worker alive
                 db.session.rollback()
                 log.exception("outbox worker pass failed")
