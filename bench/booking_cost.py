@@ -5,7 +5,7 @@ today's code and once with bench/baseline.py's), on a fresh migrated database, t
 client (no HTTP, no other process): N bookings of a free personal service (wall and CPU time), alternately by new and
 returning clients, each with an Idempotency-Key as the widget sends. Prints one JSON line.
 
-    PYTHONPATH=<root> python bench/booking_cost.py DATABASE_URL [--bookings 300] [--profile]
+    PYTHONPATH=<root> python bench/booking_cost.py DATABASE_URL [--bookings 300] [--profile [--sort tottime] [--top 60]]
 """
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("database_url")
     parser.add_argument("--bookings", type=int, default=300)
-    parser.add_argument("--profile", action="store_true", help="print the top of a cProfile of the bookings")
+    parser.add_argument("--profile", action="store_true",
+                        help="print the top of a cProfile of the bookings, timed in CPU (process_time), not wall time")
+    parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative, tottime, ...")
+    parser.add_argument("--top", type=int, default=45, help="how many of the profile's lines to print")
     args = parser.parse_args()
 
     from flask_migrate import upgrade
@@ -83,7 +86,7 @@ def main() -> None:
                           "cpu_ms_per_booking": 1000 * cpu / args.bookings,
                           "statements_per_booking": len(statements) / args.bookings}))
         if profiler:
-            pstats.Stats(profiler, stream=sys.stderr).sort_stats(__import__("os").environ.get("PROF_SORT","cumulative")).print_stats(int(__import__("os").environ.get("PROF_N","45")))
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats(args.sort).print_stats(args.top)
         with app.app_context():
             db.engine.dispose()
 
