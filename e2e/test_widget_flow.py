@@ -6,6 +6,7 @@ clock; a group class and a series with seats; Back on every step.
 from __future__ import annotations
 
 import re
+import time
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -57,10 +58,25 @@ def focused(frame: Frame) -> dict:
     }""")
 
 
-def tab_to(page: Page, frame: Frame, want, limit: int = 40) -> dict:
-    for _ in range(limit):
-        page.keyboard.press("Tab")
+def press(page: Page, frame: Frame, key: str, settle: float = 1.0) -> dict:
+    """Press ``key`` and return where focus lands in the widget. Focus crossing from the host page into
+    the cross-origin frame (another renderer process) arrives after the key press returns: wait, up to
+    ``settle`` seconds, for it to move from where it was (a key that moves focus inside the host page
+    leaves the frame's focus as it was, which the deadline ends)."""
+    before = focused(frame)
+    page.keyboard.press(key)
+    deadline = time.monotonic() + settle
+    now = focused(frame)
+    while now == before and time.monotonic() < deadline:
+        time.sleep(0.02)  # a polling interval inside the deadline
         now = focused(frame)
+    return now
+
+
+def tab_to(page: Page, frame: Frame, want, limit: int = 40) -> dict:
+    now: dict = {}
+    for _ in range(limit):
+        now = press(page, frame, "Tab")
         if want(now):
             return now
     raise AssertionError(f"Tab never reached the control; last focus: {now}")
@@ -76,10 +92,9 @@ def test_the_keyboard_alone_completes_a_booking(page: Page, server, host):
     # The calendar is one Tab stop (the selected day); arrows move inside it.
     day = tab_to(page, frame, lambda f: "day" in f["cls"].split())
     assert "sel" in day["cls"].split() and "available" in day["label"]
-    page.keyboard.press("ArrowRight")
-    assert focused(frame)["label"] != day["label"], "ArrowRight moves to the next day"
-    page.keyboard.press("ArrowLeft")
-    assert focused(frame)["label"] == day["label"]
+    # The next day may be in the next month, which the calendar draws first: wait for focus to move.
+    assert press(page, frame, "ArrowRight", settle=10)["label"] != day["label"], "ArrowRight moves to the next day"
+    assert press(page, frame, "ArrowLeft", settle=10)["label"] == day["label"], "ArrowLeft moves back"
     page.keyboard.press("Enter")
     chosen = tab_to(page, frame, lambda f: f["cls"] == "time")
     page.keyboard.press("Enter")
