@@ -243,6 +243,18 @@ def first_day_with_slots(server: "LiveServer", expert: str, service: str, tz: st
     return datetime.fromisoformat(slots[0]["start"]).astimezone(zone).date()
 
 
+def day_with_times(server: "LiveServer", expert: str, service: str, tz: str, *, at_least: int) -> date:
+    """The first local date in ``tz`` on which the API offers ``at_least`` times of the service."""
+    zone, today = ZoneInfo(tz), datetime.now(ZoneInfo(tz)).date()
+    slots = api(server, "GET", f"/api/v1/experts/{expert}/services/{service}/slots?start={today}"
+                               f"&end={today + timedelta(days=40)}&timezone={tz}")["slots"]
+    per_day: dict[date, int] = {}
+    for slot in slots:
+        day = datetime.fromisoformat(slot["start"]).astimezone(zone).date()
+        per_day[day] = per_day.get(day, 0) + 1
+    return next(day for day, count in sorted(per_day.items()) if count >= at_least)
+
+
 def api(server: LiveServer, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
     """One JSON call to the live server's API (with the expert's token for /admin), as a script would."""
     import json
