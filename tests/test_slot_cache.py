@@ -22,6 +22,7 @@ from backend.models import Booking, Client, Expert
 from tests.calendar_servers import FeedServer, vcalendar, vevent
 from tests.conftest import next_weekday
 from tests.test_booking_api import book, slots_for
+from tests.test_booking_statements import statements
 from tests.test_client_auth import bearer, first_start, make_clients_only, sign_in
 from tests.test_sessions import add_session, book_session, make_service
 
@@ -410,3 +411,20 @@ def test_the_widget_page_carries_the_first_answers_the_widget_would_ask_for(app,
 def test_the_first_window_is_the_widgets(today, end):
     from backend.api.first_answers import first_range
     assert first_range(date.fromisoformat(today)) == (date.fromisoformat(today), date.fromisoformat(end))
+
+
+def test_a_view_the_cache_answers_costs_one_statement_and_one_it_computes_five(app, client, expert):
+    """A page view served from the cache reads only Jane's counter; one computed reads the counter once
+    (the lane before Flask hands it on), the service with her and her hours together, what blocks the
+    week, and when a hold or an offer lapses next (bookings, waitlist)."""
+    day = next_weekday(2)
+    path = (f"/api/v1/experts/jane/services/intro-call/slots?start={day}&end={day + timedelta(days=6)}"
+            "&timezone=Europe/Paris")
+    with statements(app) as computed:
+        first = client.get(path)
+    assert first.status_code == 200 and first.get_json()["slots"]
+    assert len(computed) <= 5, "\n".join(computed)
+    with statements(app) as cached:
+        again = client.get(path)
+    assert again.get_data() == first.get_data()
+    assert len(cached) == 1, "\n".join(cached)

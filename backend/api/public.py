@@ -110,7 +110,9 @@ def get_slots(expert: str, service: str, start, end, timezone: str, include_full
 def slots_head(expert: str, service: str) -> slot_answers.Head:
     """The cache key's expert counter and service, read first; a service that is not public goes through
     the full access check on every request (404, or 401 ``sign_in_required`` for clients only)."""
-    found = slot_answers.head(db.session(), expert, service)
+    # The lane before Flask read it already when the cache missed: read before anything is computed,
+    # it is as new as a read here would be for what follows.
+    found = request.environ.get(slots_lane.HEAD_KEY) or slot_answers.head(db.session(), expert, service)
     if found is None or not found.public:
         visible_service(expert, service)
         found = found or slot_answers.head(db.session(), expert, service)

@@ -72,6 +72,10 @@ def _query(raw: str) -> tuple[str, str, str, bool] | None:
     return found["start"], found["end"], found["timezone"], include_full
 
 
+#: Where a lane that missed leaves the head it read, for the route (``public.slots_head``) to reuse.
+HEAD_KEY = "kairos.slots_head"
+
+
 class SlotsLane:
     """WSGI middleware: a cached answer of a public service's slots, served before Flask."""
 
@@ -105,6 +109,7 @@ class SlotsLane:
         now = utcnow()
         entry = self.store.get(slot_answers.cache_key(self.namespace, found, *query, now))
         if entry is None or not entry.fresh(now.timestamp()):
+            environ[HEAD_KEY] = found  # Flask computes the answer from this head: no second read of it
             return None
         status, headers, body = representation(entry, shared=True,
                                                accept_encoding=environ.get("HTTP_ACCEPT_ENCODING", ""),

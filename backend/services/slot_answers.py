@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from backend import places
 from backend.errors import NotFound
-from backend.models import Booking, Expert, Service, WaitlistEntry
+from backend.models import Availability, Booking, Expert, Service, WaitlistEntry
 from backend.slot_cache import Entry, Store
 from backend.slot_engine import busy_window, local_dates_window
 from backend.statuses import BookingStatus, WaitlistStatus
@@ -70,6 +70,11 @@ _HEAD = (select(Expert.id, Expert.booking_lock, Expert.created_at, Service.id, S
          .where(Expert.slug == bindparam("expert"), Service.slug == bindparam("service")))
 
 
+_SERVICE = (select(Service, Expert, Availability).join(Expert, Expert.id == Service.expert_id)
+            .outerjoin(Availability, Availability.expert_id == Expert.id)
+            .where(Service.id == bindparam("service_id")))
+
+
 def head(db: Session, expert: str, service: str) -> Head | None:
     """The expert's counter and the service, or None when either does not exist.
 
@@ -105,9 +110,12 @@ def answer(db: Session, store: Store, namespace: str, found: Head, start: date, 
     entry = store.get(key)
     if entry is not None and entry.fresh(stamp):
         return entry
-    service = db.get(Service, found.service_id)
-    if service is None:  # removed since ``head`` (the counter moved with it)
+    # The service with its expert and availability in one statement: the slots read the expert's zone and
+    # rules, which the session then finds in its identity map (held here while they are used).
+    row = db.execute(_SERVICE, {"service_id": found.service_id}).first()
+    if row is None:  # removed since ``head`` (the counter moved with it)
         raise NotFound("No such service for this expert.")
+    service, _expert, _availability = row
     items, valid_until = compute(db, service, start, end, timezone, include_full, now)
     body = json.dumps({"timezone": timezone, "slots": items}, separators=(",", ":")).encode()
     entry = Entry(body, gzip.compress(body, 6) if len(body) >= GZIP_FROM else None,
