@@ -47,10 +47,22 @@ def insert_object(db: Session, obj: Any) -> None:
     for column in mapper.local_table.columns:
         key = mapper.get_property_by_column(column).key
         if key not in obj.__dict__:
-            default = column.default
-            setattr(obj, key, None if default is None else default.arg if default.is_scalar else default.arg(None))
+            setattr(obj, key, _python_default(column))
         values[column.key] = getattr(obj, key)
     db.execute(insert(mapper.local_table), values)  # through the session: the change counter's hooks see it
     # The row exists: the session takes the object as if it had just loaded it.
     make_transient_to_detached(obj)
     db.add(obj)
+
+
+def _python_default(column: Any) -> Any:
+    """The value a flush would give ``column`` when the object leaves it unset; a default only the
+    database knows (a server default, a SQL expression, a sequence) cannot be set on the object."""
+    default = column.default
+    if default is None and column.server_default is None:
+        return None
+    if default is not None and default.is_scalar:
+        return default.arg
+    if default is not None and default.is_callable:
+        return default.arg(None)  # SQLAlchemy wraps a no-argument default to take the execution context
+    raise TypeError(f"insert_object: {column} has a default only the database knows; set it on the object")

@@ -225,13 +225,13 @@ def open_day(frame, day: date) -> None:
 
 
 def first_day_with_slots(server: "LiveServer", expert: str, service: str, tz: str, *,
-                         clear_of: timedelta = timedelta(0), after: date | None = None) -> date:
+                         clear_of: timedelta = timedelta(0), after: date | None = None, at_least: int = 1) -> date:
     """The first local date in ``tz`` (after ``after``, if given) whose every offered time starts
-    more than ``clear_of`` from now.
+    more than ``clear_of`` from now, and that offers ``at_least`` times.
 
     Tests choose their days from what the product offers and from its rules (the notice, the
     cancellation cutoff), never from the clock's hour or weekday: at 22:00 the first free time may be
-    12 hours away, at 08:00 three days away over a weekend.
+    12 hours away, at 08:00 three days away over a weekend; late in the day, today may hold one time.
     """
     zone = ZoneInfo(tz)
     earliest = (datetime.now(zone) + clear_of).date() + timedelta(days=1)
@@ -239,20 +239,13 @@ def first_day_with_slots(server: "LiveServer", expert: str, service: str, tz: st
         earliest = max(earliest, after + timedelta(days=1))
     slots = api(server, "GET", f"/api/v1/experts/{expert}/services/{service}/slots?start={earliest}"
                                f"&end={earliest + timedelta(days=30)}&timezone={tz}")["slots"]
-    assert slots, f"{expert}/{service} offers nothing from {earliest}"
-    return datetime.fromisoformat(slots[0]["start"]).astimezone(zone).date()
-
-
-def day_with_times(server: "LiveServer", expert: str, service: str, tz: str, *, at_least: int) -> date:
-    """The first local date in ``tz`` on which the API offers ``at_least`` times of the service."""
-    zone, today = ZoneInfo(tz), datetime.now(ZoneInfo(tz)).date()
-    slots = api(server, "GET", f"/api/v1/experts/{expert}/services/{service}/slots?start={today}"
-                               f"&end={today + timedelta(days=40)}&timezone={tz}")["slots"]
     per_day: dict[date, int] = {}
     for slot in slots:
         day = datetime.fromisoformat(slot["start"]).astimezone(zone).date()
         per_day[day] = per_day.get(day, 0) + 1
-    return next(day for day, count in sorted(per_day.items()) if count >= at_least)
+    found = [day for day, count in sorted(per_day.items()) if count >= at_least]
+    assert found, f"{expert}/{service} offers no day with {at_least} times from {earliest}"
+    return found[0]
 
 
 def api(server: LiveServer, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:

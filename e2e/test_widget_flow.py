@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Frame, FrameLocator, Page, expect
 
-from e2e.conftest import api, day_with_times, host_page, open_day
+from e2e.conftest import api, first_day_with_slots, host_page, open_day
 
 TIME = re.compile(r"^\d{1,2}:\d{2}")
 NY = ZoneInfo("America/New_York")
@@ -118,7 +118,7 @@ def test_the_keyboard_alone_completes_a_booking(page: Page, server, host):
 def test_a_slot_stolen_mid_flow_brings_the_client_back_to_fresh_times_with_their_details_kept(page: Page, server, host):
     frame = embed(page, server, host, "stolen.html", "intro-call")
     # A day with times left once one is taken (not the widget's first day, which late on may have one).
-    open_day(frame, day_with_times(server, "demo", "intro-call", "Europe/Paris", at_least=2))
+    open_day(frame, first_day_with_slots(server, "demo", "intro-call", "Europe/Paris", at_least=2))
     first = frame.locator(".times").get_by_role("button", name=TIME).first
     expect(first).to_be_visible()
     stolen_label = first.inner_text().strip()
@@ -324,7 +324,7 @@ def test_back_on_every_step_keeps_what_the_client_chose_and_typed(page: Page, se
     expect(frame.get_by_role("heading", name="Choose a time")).to_be_focused()
     # A day with two times at least, read from what the API offers: the day the widget opens on may have
     # one time left (late in the day, the notice rule), so it is not the day to take the second time of.
-    chosen_day = day_with_times(server, "demo", "coaching-session", "Europe/Paris", at_least=2).isoformat()
+    chosen_day = first_day_with_slots(server, "demo", "coaching-session", "Europe/Paris", at_least=2).isoformat()
     open_day(frame, date.fromisoformat(chosen_day))
     slot = frame.locator(".times").get_by_role("button", name=TIME).nth(1)
     # The coaching session is in person in Boston: its buttons say "11:00 Boston time · 17:00 your time".

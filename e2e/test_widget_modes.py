@@ -13,7 +13,7 @@ from playwright.sync_api import FrameLocator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from backend.colours import text_on
-from e2e.conftest import day_with_times, host_page, open_day
+from e2e.conftest import first_day_with_slots, host_page, open_day
 from tests.colours import contrast, rgb
 
 TIME = re.compile(r"^\d{1,2}:\d{2}")
@@ -216,7 +216,7 @@ def test_two_widgets_on_one_page_book_independently_and_their_events_do_not_cros
     expect(w2.get_by_role("heading", name="Choose a time")).to_be_visible()
     # A full day, so its last time is hours clear of the first booking's (late on, the widget's first day
     # may hold one time only, the one the first widget just took).
-    open_day(w2, day_with_times(server, "demo", "quick-question", "Europe/Paris", at_least=6))
+    open_day(w2, first_day_with_slots(server, "demo", "quick-question", "Europe/Paris", at_least=6))
     book(w2, "Eve Gale", "eve@example.com", phone="+1 617 555 0199", pick="last")
     wait_for_event(page, "booking-completed", "w2")
 
