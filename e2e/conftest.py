@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -24,17 +23,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
+from tests.ports import free_port, listening_socket
 from tests.test_notifications import SmtpServer
 
 ROOT = Path(__file__).resolve().parents[1]
 KAIROS = [sys.executable, "-m", "backend"]
 SHOTS = ROOT / "docs" / "screenshots"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _browser_path() -> str | None:
@@ -63,7 +57,9 @@ class LiveServer:
     """A real `kairos serve` process on its own SQLite database."""
 
     def __init__(self, tmp: Path, env_extra: dict[str, str] | None = None) -> None:
-        self.port = free_port()
+        # The server inherits this listening socket (tests/ports.py): no other test can take the port.
+        self.socket = listening_socket()
+        self.port = self.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "KAIROS_INSTANCE_DIR": str(tmp),
                     "KAIROS_DATABASE_URL": f"sqlite:///{tmp / 'e2e.db'}",
@@ -80,8 +76,11 @@ class LiveServer:
 
     def start(self) -> "LiveServer":
         self.kairos("migrate")
-        self.proc = subprocess.Popen([*KAIROS, "serve", "--port", str(self.port)], env=self.env, cwd=ROOT,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        # Werkzeug serves an inherited socket when told so (what its own reloader does for its child).
+        inherited = {"WERKZEUG_RUN_MAIN": "true", "WERKZEUG_SERVER_FD": str(self.socket.fileno())}
+        self.proc = subprocess.Popen([*KAIROS, "serve", "--port", str(self.port)], env={**self.env, **inherited},
+                                     cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
+                                     pass_fds=(self.socket.fileno(),))
         deadline = time.monotonic() + 120  # a condition with a deadline: a busy machine only makes it later
         while time.monotonic() < deadline:
             try:
@@ -101,6 +100,7 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         self.log.close()
+        self.socket.close()
 
 
 class HostSite:

@@ -4,33 +4,16 @@ Both listen on free loopback ports; Radicale runs with ``--auth-type none`` and 
 """
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import caldav
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, deadline_seconds: float = 30) -> None:
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)  # polling a condition with a deadline, not waiting for a fixed time
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+from tests.ports import free_port, wait_for_listener
 
 
 class Radicale:
@@ -50,7 +33,7 @@ class Radicale:
             [sys.executable, "-m", "radicale", "--server-hosts", f"127.0.0.1:{self.port}", "--auth-type", "none",
              "--storage-filesystem-folder", str(self.folder), "--logging-level", "warning"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for_port(self.port)
+        wait_for_listener(self.process, self.port)  # this Radicale, not another test's (tests/ports.py)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.live import free_port
+from tests.ports import free_port
 
 #: How long a condition may take on a busy shared 2-core machine before the test says it failed.
 DEADLINE_SECONDS = 120.0

@@ -5,7 +5,6 @@ import json
 import os
 import uuid
 from contextlib import contextmanager
-import socket
 import subprocess
 import sys
 import time
@@ -14,14 +13,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
+from tests.ports import listening_socket
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
@@ -48,7 +43,9 @@ class GunicornApp:
     def __init__(self, database_url: str, instance: Path, workers: int = 4, root: Path = ROOT) -> None:
         # ``root``: the code to run (bench/baseline.py gives an older commit's, to compare side by side).
         self.root = root
-        self.port = free_port()
+        # The server inherits this listening socket (see tests/ports.py): no other test can take the port.
+        self.socket = listening_socket()
+        self.port = self.socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.instance = instance
         self.env = {**os.environ, "KAIROS_DATABASE_URL": database_url, "KAIROS_INSTANCE_DIR": str(instance),
@@ -76,8 +73,9 @@ class GunicornApp:
                                  "--timezone", "Europe/Paris").strip().splitlines()[-1]
         self.log = open(self.instance / "gunicorn.log", "w")
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
-             "backend:create_app()"], env=self.env, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT)
+            [str(BIN / "gunicorn"), "-w", str(self.workers), "-b", f"fd://{self.socket.fileno()}", "--timeout", "120",
+             "backend:create_app()"], env=self.env, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT,
+            pass_fds=(self.socket.fileno(),))
         # Four workers importing the app on a busy 2-core machine can take a while: wait for the
         # condition (it answers) with a generous deadline, not for a guess of how long it takes.
         deadline = time.monotonic() + 120
@@ -102,6 +100,7 @@ class GunicornApp:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
             self.log.close()
+        self.socket.close()
 
 
 @contextmanager

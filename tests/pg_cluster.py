@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from tests import pg
-from tests.live import free_port
+from tests.ports import free_port
 
 
 def bin_dir() -> Path | None:

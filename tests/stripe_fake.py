@@ -28,7 +28,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.live import free_port
+from tests.ports import free_port, wait_for_listener
 
 SECRET_KEY = "sk_test_kairos_0123456789"
 PUBLISHABLE_KEY = "pk_test_kairos_0123456789"
@@ -121,6 +121,12 @@ def localstripe(tmp_path_factory) -> Iterator[LocalStripe]:
     log = open(log_path, "w")
     proc = subprocess.Popen([str(exe), "--port", str(port), "--from-scratch"], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    try:  # this localstripe holds the port, not another test's (tests/ports.py)
+        wait_for_listener(proc, port, deadline_seconds=120)
+    except (RuntimeError, TimeoutError) as error:
+        proc.kill()
+        log.close()
+        raise RuntimeError(f"localstripe did not start ({error}): " + log_path.read_text()[-2000:]) from error
     deadline = time.monotonic() + 120  # a condition with a deadline: a busy machine only makes it later
     while True:
         try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
-import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -21,6 +20,7 @@ from aiosmtpd.controller import Controller
 from icalendar import Calendar
 
 from tests.conftest import base_env, next_weekday
+from tests.ports import free_port
 from tests.test_booking_api import book, slots_for
 
 UTC = timezone.utc
@@ -28,12 +28,6 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 # --- shared fixtures ----------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 class SmtpServer:
     """A real SMTP server on a fixed port that can be stopped (down) and started again (back)."""

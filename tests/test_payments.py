@@ -480,7 +480,7 @@ def test_the_dashboards_cancel_page_offers_the_same_refund_choice(app, client, e
 
 def test_when_stripe_is_down_the_booking_is_held_and_the_widget_can_ask_again(database_url, tmp_path):
     from backend.app import create_app
-    from tests.live import free_port
+    from tests.ports import free_port
     dead = f"http://127.0.0.1:{free_port()}"
     app = create_app(base_env(tmp_path, database_url, KAIROS_STRIPE_SECRET_KEY="sk_test_x",
                               KAIROS_STRIPE_PUBLISHABLE_KEY="pk_test_x", KAIROS_STRIPE_WEBHOOK_SECRET="whsec_x",
@@ -513,7 +513,7 @@ def test_when_stripe_is_down_the_booking_is_held_and_the_widget_can_ask_again(da
 
 def test_a_refund_stripe_could_not_take_is_sent_later(app, client, expert, stripe):
     from backend.payments.stripe_gateway import StripeGateway
-    from tests.live import free_port
+    from tests.ports import free_port
     booking = _paid_booking(client, expert, stripe)
     working = app.extensions["kairos_stripe"]
     app.extensions["kairos_stripe"] = StripeGateway(working.secret_key, working.webhook_secret,
