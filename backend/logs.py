@@ -51,7 +51,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _finish(response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        if request.path.startswith(("/widget-assets/",)):
+        if request.path.startswith(("/widget-assets/", "/assets/")):
             return response
         log.info("request", extra={
             "method": request.method, "path": request.path, "status": response.status_code,

@@ -94,7 +94,8 @@ def milestones(page, frame) -> dict[str, float]:
                           ".filter(e => e.name.endsWith('/embed.js'))[0].responseEnd")
     w = frame.evaluate(WATERFALL)
     res = w["resources"]
-    assets = [end for name, _, end in res if "/widget-assets/" in name]
+    # The widget's files: /assets/<version>/… since they are versioned, /widget-assets/… before.
+    assets = [end for name, _, end in res if urlparse(name).path.startswith(("/assets/", "/widget-assets/"))]
     profile = [end for name, _, end in res if urlparse(name).path.rstrip("/").endswith("/experts/demo")]
     slots = [(start, end) for name, start, end in res if "/slots?" in name]  # not /widget-assets/slots.js
     got = {"embed.js arrived": embed, "widget page asked": w["page"][0], "widget page arrived": w["page"][1],

@@ -109,5 +109,5 @@ def test_the_widget_page_preloads_its_first_screen(client, expert) -> None:
     import re
     for path, step in (("/widget/jane/intro-call", "time"), ("/widget/jane", "services")):
         html = client.get(path).get_data(as_text=True)
-        preloaded = re.findall(r'<link rel="modulepreload" href="/widget-assets/([a-z0-9-]+\.js)">', html)
+        preloaded = re.findall(r'<link rel="modulepreload" href="/assets/[0-9a-f]{12}/([a-z0-9-]+\.js)">', html)
         assert preloaded == list(first_screen(step)), path

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
@@ -10,12 +11,14 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 
+from backend import assets
 from backend.api import first_answers
 from backend.extensions import db
 from backend.services import experts
 from backend.widget_modules import first_screen
 
 bp = Blueprint("pages", __name__)
+bp.add_app_template_global(assets.url, "asset")  # every page links the widget's files by version
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDGET_DIR = ROOT / "widget"
@@ -74,21 +77,33 @@ def _gzipped(path: Path) -> bytes:
     return gzip.compress(_read(path), 6)
 
 
-def _static(directory: Path, filename: str, mimetype: str | None = None, max_age: int = 300) -> Response:
+def _static(directory: Path, filename: str, mimetype: str | None = None, max_age: int = 300,
+            immutable: bool = False) -> Response:
     path = (directory / filename).resolve()
     if directory.resolve() not in path.parents or not path.is_file():
         abort(404)
     data = path.read_bytes() if current_app.debug else _read(path)
     response = Response(data, mimetype=mimetype or _mimetype(path))
-    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Cache-Control"] = f"public, max-age={max_age}" + (", immutable" if immutable else "")
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["X-Content-Type-Options"] = "nosniff"
     if not current_app.debug and len(data) >= 512 and "gzip" in request.headers.get("Accept-Encoding", ""):
         response.set_data(_gzipped(path))  # what compress() would make, without making it again
         response.headers["Content-Encoding"] = "gzip"
         response.headers["Vary"] = "Accept-Encoding"
-        return response
-    return compress(response)
+    else:
+        response = compress(response)
+    # A validator, so a browser whose five minutes are over gets 304, not the file again; each
+    # encoding is its own representation.
+    gzipped = response.headers.get("Content-Encoding") == "gzip"
+    response.set_etag(_etag(data) + ("-gz" if gzipped else ""))
+    response.make_conditional(request)  # 304 with no body when the browser's copy is this one
+    return response
+
+
+@lru_cache(maxsize=128)
+def _etag(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def _mimetype(path: Path) -> str:
@@ -103,6 +118,15 @@ def embed_js() -> Response:
 
 @bp.get("/widget-assets/<path:filename>")
 def widget_asset(filename: str) -> Response:
+    return _static(WIDGET_DIR, filename, max_age=300)
+
+
+@bp.get("/assets/<version>/<path:filename>")
+def versioned_asset(version: str, filename: str) -> Response:
+    """A widget file under its version (backend/assets.py): kept for a year. A page older than the last
+    deploy may still ask for one of its lazily loaded steps: it gets today's file, cached briefly."""
+    if version == assets.version():
+        return _static(WIDGET_DIR, filename, max_age=assets.IMMUTABLE_MAX_AGE, immutable=True)
     return _static(WIDGET_DIR, filename, max_age=300)
 
 
