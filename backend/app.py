@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 from jinja2 import ChoiceLoader, FileSystemLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -87,6 +88,8 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
     )
+    # sort_keys belongs to Flask's default provider, the one every Flask app starts with.
+    assert isinstance(app.json, DefaultJSONProvider)
     app.json.sort_keys = False
     if settings.trusted_proxies:
         # Behind a load balancer every request comes from its address: rate limits and logs need the

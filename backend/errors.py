@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 log = logging.getLogger("kairos.errors")
 
@@ -184,7 +184,8 @@ def http_error_response(error: HTTPException) -> Response:
     if status >= 500:
         code, message = "internal_error", "Something went wrong on our side. Please try again."
     response = error_response(code, message, status)
-    if status == 405 and getattr(error, "valid_methods", None):
+    # Only werkzeug's MethodNotAllowed (what routing raises for 405) knows the allowed methods.
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
 

@@ -168,6 +168,14 @@ def _days(n: int) -> timedelta:
     return timedelta(days=n)
 
 
+def _offset(tz: ZoneInfo, when: datetime) -> timedelta:
+    """``tz``'s UTC offset at wall time ``when`` (naive, or already in ``tz``; ``fold`` is honoured)."""
+    offset = tz.utcoffset(when)
+    if offset is None:  # never for a ZoneInfo; tzinfo.utcoffset may return None in general
+        raise ValueError(f"{tz} has no UTC offset at {when!r}")
+    return offset
+
+
 def _first_instant(local: datetime, tz: ZoneInfo) -> datetime:
     """The first instant (aware UTC) whose wall time in ``tz`` is at or after naive ``local``.
 
@@ -175,13 +183,13 @@ def _first_instant(local: datetime, tz: ZoneInfo) -> datetime:
     occurrence; for one inside a spring-forward gap (e.g. midnight in America/Santiago), the
     transition instant, i.e. the first wall time that exists after it.
     """
-    off0 = tz.utcoffset(local)  # fold=0: the offset before any transition
+    off0 = _offset(tz, local)  # fold=0: the offset before any transition
     instant = datetime.combine(local.date(), local.time(), UTC) - off0
     if instant.astimezone(tz).utcoffset() == off0:  # round trip: the wall time exists
         return instant
     # In a gap: fold=1 reads it with the later offset, landing before the transition; fold=0
     # (above) lands at or after it. Bisect to the second for the transition instant.
-    lo = datetime.combine(local.date(), local.time(), UTC) - tz.utcoffset(local.replace(fold=1))
+    lo = datetime.combine(local.date(), local.time(), UTC) - _offset(tz, local.replace(fold=1))
     hi = instant
     while hi - lo > _ONE_SECOND:
         mid = lo + (hi - lo) // 2
@@ -296,10 +304,10 @@ def personal_slots(
     d = first_day
     while d <= last_day + _ONE_DAY:
         start_instant = _first_instant(datetime.combine(d, MIDNIGHT), tz)
-        offset = start_instant.astimezone(tz).utcoffset()
+        offset = _offset(tz, start_instant.astimezone(tz))
         days.append(d)
         day_starts.append(start_instant)
-        day_offsets.append(offset)  # type: ignore[arg-type]
+        day_offsets.append(offset)
         midnight_exists.append(start_instant == datetime.combine(d, MIDNIGHT, UTC) - offset)
         d += _ONE_DAY
     n_days = len(days) - 1  # the last entry only bounds the day before it
@@ -416,6 +424,7 @@ def _forbidden_starts(
     """
     per_day = [0] * (len(day_starts) - 1) if day_starts is not None else []
     n_days = len(per_day)
+    bounds = day_starts or []  # searched only when n_days > 0, i.e. when day_starts was given
     # Bookings mostly share a few buffer values: cache the padding per value (minutes ->
     # timedelta) instead of building timedeltas per booking.
     pad_before: dict[int, timedelta] = {}  # booking's buffer_before -> dur + max(buf_after, it)
@@ -442,7 +451,7 @@ def _forbidden_starts(
         if span_hi > lo and span_lo < hi:
             add((span_lo, span_hi))
         if n_days and b.same_service:
-            k = bisect_right(day_starts, b_start) - 1  # type: ignore[arg-type]
+            k = bisect_right(bounds, b_start) - 1
             if 0 <= k < n_days:
                 per_day[k] += 1
     raw.sort()  # near-sorted input (bookings ordered by start) sorts in ~linear time

@@ -5,11 +5,12 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 from flask_smorest import Api
+from marshmallow import fields
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
 
 from backend.errors import http_error_response
-from backend.schemas import ErrorSchema
+from backend.schemas import ErrorSchema, PageCursor
 
 
 class RowIdConverter(BaseConverter):
@@ -33,6 +34,9 @@ class RowIdConverter(BaseConverter):
 def schema_name(schema) -> str:
     """OpenAPI component names: the class name without 'Schema'; partial (PATCH) variants get 'Patch'."""
     cls = resolve_schema_cls(schema)
+    # Typed as possibly a list, which only class_registry.get_class(all=True) returns: a class, an
+    # instance or a registered name resolves to one class (or raises).
+    assert not isinstance(cls, list)
     name = cls.__name__.removesuffix("Schema") or cls.__name__
     if getattr(schema, "partial", False):
         name += "Patch"
@@ -55,3 +59,6 @@ class KairosApi(Api):
 
 
 api = KairosApi()
+# apispec types a field by its nearest known base class, which for PageCursor is Field (no type): on the
+# wire it is a string.
+api.register_field(PageCursor, fields.String)

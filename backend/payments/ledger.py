@@ -40,6 +40,8 @@ def lock_booking(db: Session, booking_id: str) -> Booking:
         raise LookupError(booking_id)
     lock_expert(db, expert_id)
     booking = db.get(Booking, booking_id)
+    if booking is None:  # never: its row was just read, and bookings are not deleted
+        raise LookupError(booking_id)
     db.refresh(booking)
     return booking
 
@@ -58,7 +60,8 @@ def payments_of(db: Session, booking_id: str) -> list[Payment]:
 
 def applied_payment_ids(db: Session, booking_id: str) -> set[str]:
     """Payments that paid the booking (one, unless the expert confirmed it first)."""
-    return {e.data.get("payment") for e in events(db, booking_id, "paid")}
+    # Every paid event names its payment (outside.py, online._mark_paid): the None check only narrows the type.
+    return {pid for e in events(db, booking_id, "paid") if (pid := e.data.get("payment")) is not None}
 
 
 def paid_total(payments: list[Payment]) -> int:
@@ -101,6 +104,12 @@ def time_still_free(db: Session, booking: Booking, now: datetime) -> bool:
                     (other_lo < booking.end and other_hi > booking.start):
                 return False
         return True
-    sessions = slots.series_sessions(db, service) if service.kind == "series" else [booking.session]
+    if service.kind == "series":
+        sessions = slots.series_sessions(db, service)
+    else:
+        session = booking.session
+        if session is None:  # never: session_id is set (tested above); narrows the type
+            raise LookupError(booking.session_id)
+        sessions = [session]
     taken = slots.seats_taken(db, service, [s.id for s in sessions], now, exclude_booking_id=booking.id)
     return all(taken.get(s.id, 0) < s.capacity for s in sessions)

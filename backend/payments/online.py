@@ -163,13 +163,16 @@ def pay_with_setup_intent(db: Session, booking: Booking, setup_intent_id: str, n
     method = method.get("id") if isinstance(method, dict) else method
     customer = setup.get("customer") or booking.client.stripe_customer_id
     customer = customer.get("id") if isinstance(customer, dict) else customer
+    if not isinstance(method, str) or not isinstance(customer, str):
+        # Never for a succeeded setup of ours: it is created with the customer and ends with the card.
+        raise PaymentFailed("The card was not set up. Please enter it again.", hold_expires_at=_hold_text(booking))
     amount = ledger.balance_due(db, booking) if balance else options.charge_now(booking)
-    booking_id, currency = booking.id, booking.price_currency
+    booking_id, currency = booking.id, _price(booking)[1]
     description = f"{booking.session_name}, {iso_in(booking.start, booking.expert.timezone)}"
     hold = _hold_text(booking)
     end_unit(db)
     if method and customer:
-        cards.keep_card(str(method), str(customer))  # a signed-in client pays with it next time
+        cards.keep_card(method, customer)  # a signed-in client pays with it next time
     try:
         intent = gateway().create_payment_intent(
             amount=amount, currency=currency, customer=customer, payment_method=method, booking_id=booking_id,
@@ -182,6 +185,14 @@ def pay_with_setup_intent(db: Session, booking: Booking, setup_intent_id: str, n
     if payment is not None and payment.status == "succeeded":
         settle(db, payment.id, now)
     return intent_fields(intent)
+
+
+def _price(booking: Booking) -> tuple[int, str]:
+    """The booking's price and currency, which a booking paid online always has (a service or a one-off
+    offers "online" only with a price)."""
+    if booking.price_amount is None or booking.price_currency is None:
+        raise NotAllowed("not_payable", "This booking is not waiting for a payment.")
+    return booking.price_amount, booking.price_currency
 
 
 def _hold_text(booking: Booking) -> str | None:
@@ -200,7 +211,7 @@ def pay_with_saved_card(db: Session, booking: Booking, payment_method: str, now:
     customer = booking.client.stripe_customer_id
     if not customer:
         raise ValidationError(fields={"card": ["You have no saved card yet."]})
-    booking_id, amount, currency = booking.id, booking.price_amount, booking.price_currency
+    booking_id, (amount, currency) = booking.id, _price(booking)
     description = f"{booking.service.name}, {iso_in(booking.start, booking.expert.timezone)}"
     hold = _hold_text(booking)
     attempts = len(ledger.payments_of(db, booking_id))
@@ -282,6 +293,8 @@ def record_intent(db: Session, booking_id: str | None, intent: dict[str, Any], *
         except IntegrityError:  # the webhook and the widget saw it at the same moment
             db.rollback()
             payment = db.scalar(select(Payment).where(Payment.provider_payment_id == intent["id"]))
+            if payment is None:  # the conflict was not on this intent's row: not a race we can settle
+                raise
     if ledger.advance(payment, status) and failure and status == "failed":
         payment.last_error = failure
     end_unit(db)

@@ -7,9 +7,9 @@ bookings can never spend the last credit twice. A cancellation gives the credit 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from backend.errors import NotAllowed, NotFound, ValidationError
@@ -45,9 +45,10 @@ def take_credit(db: Session, booking: Booking, now: datetime, package_id: int | 
         if not candidates:
             raise ValidationError(fields={"package": ["This package has no credit left for this service."]})
     for package in candidates:
-        taken = db.execute(update(ClientPackage).where(
+        # An UPDATE's result is a CursorResult (it has rowcount); Session.execute is typed as returning Result.
+        taken = cast(CursorResult[Any], db.execute(update(ClientPackage).where(
             ClientPackage.id == package.id, ClientPackage.credits_used < ClientPackage.credits_total,
-        ).values(credits_used=ClientPackage.credits_used + 1)).rowcount
+        ).values(credits_used=ClientPackage.credits_used + 1))).rowcount
         if taken == 1:
             db.refresh(package)
             booking.client_package_id = package.id

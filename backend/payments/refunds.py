@@ -58,9 +58,11 @@ def plan_on_cancel(db: Session, booking: Booking, *, actor: str, by_policy: bool
 def pending(db: Session, booking_id: str) -> list[tuple[str, str]]:
     """(payment id, reason) of every refund requested and not yet done."""
     done = {e.data.get("payment") for e in ledger.events(db, booking_id, "refunded")}
-    out = []
+    out: list[tuple[str, str]] = []
     for event in ledger.events(db, booking_id, "refund_requested"):
         pid = event.data.get("payment")
+        if pid is None:  # never: request_refund always names the payment
+            continue
         if pid not in done and pid not in {p for p, _ in out}:
             out.append((pid, event.message or "refund"))
     return out
@@ -84,7 +86,8 @@ def perform_pending(db: Session, booking_id: str) -> list[str]:
         except (ProviderUnavailable, CardDeclined) as error:
             log.warning("refund of %s failed, will retry: %s", payment_id, error)
             payment = db.get(Payment, payment_id)
-            payment.last_error = f"Refund not sent yet: {error}"
+            if payment is not None:  # always (a payment row is never deleted); narrows the type
+                payment.last_error = f"Refund not sent yet: {error}"
             end_unit(db)
             continue
         if record_refund(db, payment_id, refund_id=refund["id"], refunded_total=already + int(refund["amount"]),

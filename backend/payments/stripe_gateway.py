@@ -70,10 +70,12 @@ class StripeGateway:
     timeout: float = 20.0
 
     def __post_init__(self) -> None:
-        addresses = {"api": self.api_base.rstrip("/")} if self.api_base else None
+        # The literal sits in the call so it is checked against stripe's BaseAddresses TypedDict
+        # (a private name); bound to a variable first it would be a plain dict[str, str].
         self._client = stripe.StripeClient(
-            self.secret_key, base_addresses=addresses, max_network_retries=2,
-            http_client=stripe.RequestsClient(timeout=self.timeout))
+            self.secret_key,
+            base_addresses={"api": self.api_base.rstrip("/")} if self.api_base else None,
+            max_network_retries=2, http_client=stripe.RequestsClient(timeout=self.timeout))
 
     # --- helpers -----------------------------------------------------------
 

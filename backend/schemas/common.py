@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import available_timezones
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, utils, validate
 
 from backend.models import LOCATION_TYPES
 from backend.plain_text import CONTROL_RE, LINE_BREAKING_RE
@@ -107,10 +107,15 @@ class Text(fields.String):
         return text
 
 
-class PageCursor(fields.String):
-    """An opaque position in a list: the sort value and id of the previous page's last row."""
+class PageCursor(fields.Field[tuple[datetime | str, str | int]]):
+    """An opaque position in a list: the sort value and id of the previous page's last row.
 
-    default_error_messages = {"invalid": "Not a valid cursor: pass the next_cursor of the previous page."}
+    A string on the wire that loads as a tuple, so not a ``fields.String`` (whose loaded value is a
+    str); the API documents it as a string (``register_field`` in backend/api).
+    """
+
+    default_error_messages = {"invalid": "Not a valid cursor: pass the next_cursor of the previous page.",
+                              "invalid_utf8": "Not a valid utf-8 string."}
 
     @staticmethod
     def encode(value: datetime | str, row_id: str | int) -> str:
@@ -118,8 +123,15 @@ class PageCursor(fields.String):
         raw = json.dumps([kind, text, row_id], separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[Any, Any]:
-        text = super()._deserialize(value, attr, data, **kwargs)
+    def _deserialize(self, value: Any, attr: str | None, data: Any,
+                     **kwargs: Any) -> tuple[datetime | str, str | int]:
+        # What fields.String accepts (str, or UTF-8 bytes), with its errors.
+        if not isinstance(value, (str, bytes)):
+            raise self.make_error("invalid")
+        try:
+            text = utils.ensure_text_type(value)
+        except UnicodeDecodeError as error:
+            raise self.make_error("invalid_utf8") from error
         try:
             kind, sort_value, row_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
             if kind == "t":

@@ -72,7 +72,8 @@ def authenticate(db: Session, email: str, password: str) -> Expert | None:
     checked = False
     for expert in candidates:
         checked = True
-        if check_password_hash(expert.password_hash, password):
+        # Never None here (the query asks for a hash): the None check only narrows the type.
+        if expert.password_hash is not None and check_password_hash(expert.password_hash, password):
             return expert
     if not checked:
         check_password_hash(_DUMMY_HASH, password)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import typing  # typing.cast: ``cast`` here is SQL's
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, delete, insert, literal, select
+from sqlalchemy import ColumnElement, CursorResult, String, cast, delete, insert, literal, select
 from sqlalchemy.orm import Session
 
 from backend.errors import IdempotencyConflict, ValidationError
@@ -100,4 +101,7 @@ def purge_expired(db: Session, now: datetime | None = None) -> int:
     """Delete the answers that can no longer be replayed. Each one holds the booking's manage link,
     so none is kept past ``RETENTION``; the table stays as small as a day of bookings."""
     cutoff = (now or utcnow()) - RETENTION
-    return db.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= cutoff)).rowcount or 0
+    # A DELETE's result is a CursorResult (it has rowcount); Session.execute is typed as returning Result.
+    result = typing.cast(CursorResult[Any], db.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= cutoff)))
+    return result.rowcount or 0

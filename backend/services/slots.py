@@ -5,7 +5,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
+from sqlalchemy import BindParameter, and_, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from backend import slot_engine as engine
@@ -72,7 +72,7 @@ def _busy_statement(exclude: bool):
     now = bindparam("now", type_=UTCDateTime())
     lo, hi = bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime())
     scan_from = bindparam("scan_from", type_=UTCDateTime())
-    expert = bindparam("expert_id")
+    expert: BindParameter[int] = bindparam("expert_id")  # typed by the column it is compared with
     bookings = select(Booking.start, Booking.end, Booking.buffer_before_minutes, Booking.buffer_after_minutes,
                       Booking.service_id).where(
         Booking.expert_id == expert,
@@ -161,14 +161,14 @@ def seats_taken(db: Session, service: Service, session_ids: list[str], now: date
     if exclude_offer_id:
         offers = offers & (WaitlistEntry.id != exclude_offer_id)
     if service.kind == "series":
-        query = select(func.count()).select_from(Booking).where(Booking.service_id == service.id,
-                                                                 blocking_clause(now))
+        booked = select(func.count()).select_from(Booking).where(Booking.service_id == service.id,
+                                                                  blocking_clause(now))
         if exclude_booking_id:
-            query = query.where(Booking.id != exclude_booking_id)
+            booked = booked.where(Booking.id != exclude_booking_id)
         held = db.scalar(select(func.count()).select_from(WaitlistEntry)
                          .where(WaitlistEntry.service_id == service.id, offers)) or 0
-        taken = (db.scalar(query) or 0) + held
-        return {sid: taken for sid in session_ids}
+        seats = (db.scalar(booked) or 0) + held
+        return {sid: seats for sid in session_ids}
     query = (
         select(Booking.session_id, func.count())
         .where(Booking.session_id.in_(session_ids), blocking_clause(now))
@@ -176,11 +176,13 @@ def seats_taken(db: Session, service: Service, session_ids: list[str], now: date
     )
     if exclude_booking_id:
         query = query.where(Booking.id != exclude_booking_id)
-    taken = {sid: n for sid, n in db.execute(query)}
+    # session_id is nullable, but IN (...) never matches NULL: the None tests only narrow the type.
+    taken = {sid: n for sid, n in db.execute(query) if sid is not None}
     held_query = (select(WaitlistEntry.session_id, func.count())
                   .where(WaitlistEntry.session_id.in_(session_ids), offers).group_by(WaitlistEntry.session_id))
     for sid, n in db.execute(held_query):
-        taken[sid] = taken.get(sid, 0) + n
+        if sid is not None:
+            taken[sid] = taken.get(sid, 0) + n
     return taken
 
 
