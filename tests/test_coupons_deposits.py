@@ -204,3 +204,23 @@ def test_the_rest_of_a_deposit_is_paid_by_card_later_through_the_manage_link(app
     # Nothing is left to pay: asking again changes nothing.
     again = client.post(pay_path).get_json()["booking"]
     assert "client_secret" not in again["payment"] and again["payment"]["amount_due"] == 0
+
+
+def test_a_returning_client_s_saved_card_pays_the_deposit_not_the_whole_price(app, client, expert, stripe):
+    from tests.test_client_auth import bearer, sign_in
+    paid_service(client, expert, price={"amount": 10000, "currency": "eur"}, deposit={"amount": 3000, "currency": "eur"})
+    first = book(client, at(10)).get_json()["booking"]
+    pay(client, first, set_up_card(stripe, first, CARD_OK))  # her first booking keeps the card
+    token = sign_in(client, app, "ann@example.com")
+    [card] = client.get("/api/v1/experts/jane/client-auth/me", headers=bearer(token)).get_json()["cards"]
+
+    # One click with the saved card, as with a card entered in the widget: the deposit now, the rest later.
+    paid = client.post("/api/v1/experts/jane/services/coaching/bookings", headers=bearer(token), json={
+        "start": at(10, weeks=2), "timezone": "Europe/Paris", "payment_option": "online", "card": card["id"]})
+    assert paid.status_code == 201, paid.get_json()
+    booking = paid.get_json()["booking"]
+    assert booking["status"] == "confirmed" and booking["payment"]["status"] == "paid"
+    assert booking["payment"]["amount_due"] == 7000
+    [row] = payments(app, booking["id"])
+    assert stripe.get(f"/v1/payment_intents/{row.provider_payment_id}")["amount"] == 3000
+    assert row.amount == 3000

@@ -201,7 +201,8 @@ def _hold_text(booking: Booking) -> str | None:
 
 
 def pay_with_saved_card(db: Session, booking: Booking, payment_method: str, now: datetime) -> dict[str, Any]:
-    """Charge the booking's amount to a card saved on the client's Stripe customer (one click).
+    """Charge what a new booking asks now (its deposit, else its price) to a card saved on the client's
+    Stripe customer (one click).
 
     The caller checked that ``payment_method`` is one of that customer's cards. Raises PaymentFailed
     (402) when declined: the hold stays and the client may enter another card.
@@ -211,8 +212,9 @@ def pay_with_saved_card(db: Session, booking: Booking, payment_method: str, now:
     customer = booking.client.stripe_customer_id
     if not customer:
         raise ValidationError(fields={"card": ["You have no saved card yet."]})
-    booking_id, (amount, currency) = booking.id, _price(booking)
-    description = f"{booking.service.name}, {iso_in(booking.start, booking.expert.timezone)}"
+    # What a card entered in the widget pays too: the deposit of a deposit service, not its whole price.
+    booking_id, amount, currency = booking.id, options.charge_now(booking), _price(booking)[1]
+    description = f"{booking.session_name}, {iso_in(booking.start, booking.expert.timezone)}"
     hold = _hold_text(booking)
     attempts = len(ledger.payments_of(db, booking_id))
     end_unit(db)
