@@ -21,9 +21,11 @@ server.socket = socket.socket(fileno=int(sys.argv[1]))
 server.serve_forever()
 """
 
-LISTEN_ON = """
+# Binds a port of its own choosing (no number handed on, so no other test can take it first) and says which.
+LISTEN = """
 import socket, sys, time
-sock = socket.socket(); sock.bind(("127.0.0.1", int(sys.argv[1]))); sock.listen(); time.sleep(60)
+sock = socket.socket(); sock.bind(("127.0.0.1", 0)); sock.listen()
+print(sock.getsockname()[1], flush=True); time.sleep(60)
 """
 
 
@@ -48,10 +50,10 @@ def test_a_server_that_exits_is_reported_at_once():
 
 
 def test_the_process_that_listens_is_found():
-    with listening_socket() as probe:
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-c", LISTEN_ON, str(port)])
+    server = subprocess.Popen([sys.executable, "-c", LISTEN], stdout=subprocess.PIPE, text=True)
     try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
         wait_for_listener(server, port, deadline_seconds=60)
     finally:
         server.kill()
